@@ -1,0 +1,5 @@
+// The one translation unit that compiles Asio's and Beast's non-template
+// code (BOOST_ASIO_SEPARATE_COMPILATION, BOOST_BEAST_SEPARATE_COMPILATION),
+// so every other file only instantiates what it uses.
+#include <boost/asio/impl/src.hpp>
+#include <boost/beast/src.hpp>

@@ -1,0 +1,77 @@
+#include <switchboard/reply.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace switchboard {
+
+namespace {
+
+bool is_reserved_header(std::string_view name) {
+    static constexpr std::string_view reserved[] = {"content-type", "content-length", "connection",
+                                                    "server", "transfer-encoding"};
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::find(std::begin(reserved), std::end(reserved), lower) != std::end(reserved);
+}
+
+bool is_token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+} // namespace
+
+reply::reply() = default;
+
+reply reply::error(int status, std::string message) {
+    return error(status, std::vector<std::string>{std::move(message)});
+}
+
+reply reply::error(int status, std::vector<std::string> messages) {
+    return raw(status, "application/json", error_body(messages));
+}
+
+reply reply::raw(int status, std::string content_type, std::string body) {
+    if (status < 100 || status > 999) {
+        throw std::invalid_argument("reply status must be a three-digit code");
+    }
+    reply r;
+    r.status_ = status;
+    r.content_type_ = std::move(content_type);
+    r.body_ = std::move(body);
+    return r;
+}
+
+reply& reply::header(std::string name, std::string value) {
+    // A bad name or a CR/LF in a value would let a handler (or text it
+    // copied from a client) split the response into two.
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+        throw std::invalid_argument("reply header name is not a valid token");
+    }
+    if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
+        throw std::invalid_argument("reply header value contains CR, LF or NUL");
+    }
+    if (is_reserved_header(name)) {
+        throw std::invalid_argument("reply header '" + name + "' is set by the server");
+    }
+    headers_.emplace_back(std::move(name), std::move(value));
+    return *this;
+}
+
+std::string error_body(const std::vector<std::string>& messages) {
+    boost::json::array errors;
+    for (const auto& m : messages) {
+        errors.emplace_back(m);
+    }
+    boost::json::object body;
+    body["errors"] = std::move(errors);
+    return boost::json::serialize(body);
+}
+
+} // namespace switchboard
