@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test the way CI does:
+#   1. formatting check (clang-format 14, .clang-format at the root)
+#   2. g++ 12 Release, warnings as errors: every test, the consumer projects
+#   3. clang 14, warnings as errors: build, unit tests
+#   4. g++ 12 ASan+UBSan: every test but the consumer projects
+# Each step prints its time. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$(date +%s)
+declare -a timings=()
+step() {
+    local title=$1
+    shift
+    local t0
+    t0=$(date +%s)
+    echo "==== $title"
+    "$@"
+    local took=$(($(date +%s) - t0))
+    timings+=("$(printf '%-42s %5ss' "$title" "$took")")
+    echo "==== $title: ${took}s"
+}
+
+format_check() {
+    git ls-files '*.cpp' '*.hpp' | xargs clang-format-14 --dry-run -Werror
+}
+
+run_ctest() {
+    local dir=$1
+    shift
+    ctest --test-dir "$dir" --output-on-failure --timeout 600 -j "$(nproc)" "$@"
+}
+
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+step "setup" bash scripts/setup.sh
+step "format check" format_check
+
+step "g++ release build" bash scripts/build.sh release -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_COMPILER=g++ -DSWITCHBOARD_WERROR=ON
+step "g++ release tests" run_ctest build/release
+
+step "clang build" bash scripts/build.sh clang -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DSWITCHBOARD_WERROR=ON
+step "clang unit tests" run_ctest build/clang -E '^(e2e|consumer)\.'
+
+sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+step "g++ asan+ubsan build" bash scripts/build.sh asan -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_COMPILER=g++ -DSWITCHBOARD_WERROR=ON -DSWITCHBOARD_BUILD_BENCH=OFF \
+    "-DCMAKE_CXX_FLAGS=$sanitize -O1" "-DCMAKE_EXE_LINKER_FLAGS=$sanitize"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    step "g++ asan+ubsan tests" run_ctest build/asan -E '^consumer\.'
+
+echo
+echo "timings:"
+printf '  %s\n' "${timings[@]}"
+echo "  total $(($(date +%s) - started))s"
