@@ -5,6 +5,7 @@
 // their bytes wait in the read buffer, whose size is bounded.
 #include "http_exchange.hpp"
 #include "server_impl.hpp"
+#include "ws_session.hpp"
 
 #include <switchboard/log.hpp>
 
@@ -203,7 +204,8 @@ private:
         auto result = co_await invoke(entry, req);
 
         if (result.is_upgrade()) {
-            result = reply::error(501, "WebSocket upgrade is not available yet");
+            co_await run_websocket(core_, *conn_, buffer_, req, *result.upgrade_token());
+            co_return false;
         }
         bool keep = client_keep_alive && !conn_->stopping;
         co_await write(make_response(result, req_version, head_only, keep, options_));

@@ -159,6 +159,7 @@ request make_request(http_request&& req, routing&& routed, std::string remote,
     request::parts p;
     p.method = std::string(req.method_string());
     p.target = std::string(req.target());
+    p.version = req.version();
     p.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
         p.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));

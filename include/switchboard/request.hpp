@@ -26,6 +26,7 @@ public:
     struct parts {
         std::string method;
         std::string target;
+        unsigned version = 11;
         field_list headers;
         std::string body;
         field_list path_params;
@@ -40,6 +41,8 @@ public:
 
     /// The method as sent, upper case ("GET", "POST", ...).
     std::string_view method() const noexcept { return p_.method; }
+    /// 11 for HTTP/1.1, 10 for HTTP/1.0.
+    unsigned version() const noexcept { return p_.version; }
     /// The request target as sent, still percent-encoded.
     std::string_view target() const noexcept { return p_.target; }
     /// The target without its query, still percent-encoded.

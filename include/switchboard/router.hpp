@@ -21,9 +21,9 @@ using handler = std::function<boost::asio::awaitable<reply>(request&)>;
 struct route_options {
     /// How the route decodes JSON bodies (unknown fields are rejected unless
     /// allow_unknown_fields is set).
-    decode_options json;
+    decode_options json{};
     /// A body limit for this route instead of the server's, in bytes.
-    std::optional<std::size_t> body_limit;
+    std::optional<std::size_t> body_limit{};
 };
 
 namespace detail {

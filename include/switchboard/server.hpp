@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -46,6 +47,10 @@ struct server_options {
     /// On stop(): how long requests in flight may take to finish before the
     /// remaining connections are closed by force.
     std::chrono::milliseconds shutdown_timeout{5'000};
+    /// Origins allowed to open WebSockets on any route ("*" for any); a
+    /// route's websocket_upgrade::allow_origins overrides it. Empty means
+    /// same origin only. See websocket_upgrade::allow_origins.
+    std::vector<std::string> allowed_origins{};
     /// The Server header of every response; empty sends none.
     std::string server_header = "switchboard";
 };

@@ -43,6 +43,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        self.proc.stdout.close()
         try:
             os.unlink(self.log_path)
         except OSError:
@@ -131,3 +132,113 @@ def post(port, target, body, headers=""):
 def main():
     """Runs the tests of the calling module; the server binary is argv[1]."""
     unittest.main(argv=[sys.argv[0], "-v"], exit=True)
+
+
+# --- a raw WebSocket peer, for what well-behaved clients refuse to send ---
+
+import base64
+import hashlib
+import os as _os
+import struct
+
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+SAMPLE_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def accept_for(key):
+    return base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+
+
+def upgrade_request(path, headers=None, method="GET", version="1.1", key=SAMPLE_KEY):
+    fields = {"Host": "127.0.0.1", "Upgrade": "websocket", "Connection": "Upgrade",
+              "Sec-WebSocket-Key": key, "Sec-WebSocket-Version": "13"}
+    if headers:
+        fields.update(headers)
+    lines = [f"{method} {path} HTTP/{version}"]
+    lines += [f"{k}: {v}" for k, v in fields.items() if v is not None]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def encode_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, mask_key=None):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload)
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head = struct.pack("!BB", first, mbit | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", first, mbit | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, mbit | 127, n)
+    if not mask:
+        return head + payload
+    key = mask_key if mask_key is not None else _os.urandom(4)
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return head + key + masked
+
+
+class RawSocket:
+    """A WebSocket client that does exactly what it is told: no automatic
+    pongs, no validation, masks with random keys unless asked otherwise."""
+
+    def __init__(self, port, path, headers=None, timeout=10, rcvbuf=None):
+        self.sock = socket.socket()
+        if rcvbuf:
+            # Before connecting, so the window the server sees is small.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect((HOST, port))
+        self.sock.sendall(upgrade_request(path, headers))
+        self.reader = Reader(self.sock)
+        self.response = self.reader.read_response(head_only=True)
+        if self.response.status != 101:
+            length = int(self.response.header("content-length") or 0)
+            while len(self.reader.buf) < length:
+                self.reader._fill()
+            self.response.body = self.reader.buf[:length]
+
+    def send(self, opcode, payload=b"", **kw):
+        self.sock.sendall(encode_frame(opcode, payload, **kw))
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _need(self, n):
+        while len(self.reader.buf) < n:
+            self.reader._fill()
+
+    def read_frame(self):
+        """(fin, opcode, payload) of the next frame; raises EOFError on close."""
+        self._need(2)
+        b0, b1 = self.reader.buf[0], self.reader.buf[1]
+        n = b1 & 0x7F
+        offset = 2
+        if n == 126:
+            self._need(4)
+            n = struct.unpack("!H", self.reader.buf[2:4])[0]
+            offset = 4
+        elif n == 127:
+            self._need(10)
+            n = struct.unpack("!Q", self.reader.buf[2:10])[0]
+            offset = 10
+        if b1 & 0x80:
+            raise AssertionError("the server sent a masked frame")
+        self._need(offset + n)
+        payload = self.reader.buf[offset:offset + n]
+        self.reader.buf = self.reader.buf[offset + n:]
+        return bool(b0 & 0x80), b0 & 0x0F, payload
+
+    def read_until_close(self, limit=100000):
+        """Messages (opcode, payload) before the close frame, and (code, reason)."""
+        seen = []
+        for _ in range(limit):
+            fin, op, payload = self.read_frame()
+            if op == 8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                return seen, (code, payload[2:].decode("utf-8"))
+            seen.append((op, payload))
+        raise AssertionError("no close frame")
+
+    def close(self):
+        self.sock.close()

@@ -2,15 +2,19 @@
 // serves until SIGINT/SIGTERM. Limits come from the command line so a test
 // can make them small.
 #include <switchboard/log.hpp>
+#include <switchboard/registry.hpp>
 #include <switchboard/server.hpp>
+#include <switchboard/websocket.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/describe/class.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -82,6 +86,142 @@ awaitable<sb::reply> teapot(sb::request&) {
     co_return sb::reply();
 }
 
+struct seq_message {
+    std::int64_t seq = 0;
+};
+BOOST_DESCRIBE_STRUCT(seq_message, (), (seq))
+
+struct subscribed {
+    std::string type;
+    std::int64_t job = 0;
+};
+BOOST_DESCRIBE_STRUCT(subscribed, (), (type, job))
+
+struct count_view {
+    std::size_t subscribers = 0;
+};
+BOOST_DESCRIBE_STRUCT(count_view, (), (subscribers))
+
+struct stats_view {
+    std::uint64_t published = 0;
+    std::uint64_t enqueued = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t cut_off = 0;
+};
+BOOST_DESCRIBE_STRUCT(stats_view, (), (published, enqueued, dropped, cut_off))
+
+/// The registry and the WebSocket limits every WebSocket route here uses.
+struct channels {
+    sb::registry* events = nullptr;
+    sb::websocket_limits limits;
+};
+channels hub;
+
+std::string job_key(std::int64_t id) {
+    return "job-" + std::to_string(id);
+}
+
+/// The Flink proposal's scenario: after "subscribed", every {"seq": n} the
+/// client sends is answered with {"seq": n + 1}; publishes arrive between.
+awaitable<void> job_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read_json<seq_message>()) {
+        ws.send_json(seq_message{message->seq + 1});
+    }
+}
+
+awaitable<sb::reply> subscribe_job(sb::request& req) {
+    auto job = req.param<std::int64_t>("jobid");
+    if (job == 404) {
+        co_return sb::reply::error(404, "no job 404");
+    }
+    auto token = sb::websocket_upgrade(job_session)
+                     .send_first_json(subscribed{"subscribed", job})
+                     .join(*hub.events, job_key(job))
+                     .limits(hub.limits);
+    co_return sb::reply::upgrade(std::move(token));
+}
+
+awaitable<sb::reply> publish_job(sb::request& req) {
+    auto job = req.param<std::int64_t>("jobid");
+    auto body = sb::parse_json(req.body());
+    hub.events->publish(job_key(job), boost::json::serialize(body));
+    co_return sb::reply::json(count_view{hub.events->subscriber_count(job_key(job))}, 202);
+}
+
+awaitable<sb::reply> close_job(sb::request& req) {
+    auto job = req.param<std::int64_t>("jobid");
+    hub.events->close(job_key(job), 1000, "job removed");
+    co_return sb::reply();
+}
+
+awaitable<sb::reply> count_job(sb::request& req) {
+    auto job = req.param<std::int64_t>("jobid");
+    co_return sb::reply::json(count_view{hub.events->subscriber_count(job_key(job))});
+}
+
+awaitable<sb::reply> registry_stats(sb::request&) {
+    auto s = hub.events->stats();
+    co_return sb::reply::json(stats_view{s.published, s.enqueued, s.dropped, s.cut_off});
+}
+
+/// Echoes every message with its own type; "close:CODE:REASON" closes.
+awaitable<void> echo_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read()) {
+        if (!message->binary && message->data.starts_with("close:")) {
+            auto rest = std::string_view(message->data).substr(6);
+            auto colon = rest.find(':');
+            ws.close(static_cast<std::uint16_t>(std::stoi(std::string(rest.substr(0, colon)))),
+                     colon == std::string_view::npos ? "" : rest.substr(colon + 1));
+        } else if (!message->data.empty() && message->data == "throw") {
+            throw std::runtime_error("session failed on purpose");
+        } else if (message->binary) {
+            ws.send_binary(message->data);
+        } else {
+            ws.send_text(message->data);
+        }
+    }
+}
+
+awaitable<sb::reply> echo_socket(sb::request& req) {
+    sb::websocket_upgrade token(echo_session);
+    token.limits(hub.limits);
+    // Prefer the client's order among what we speak.
+    for (const auto& offered : sb::offered_subprotocols(req)) {
+        if (offered == "chat.v1" || offered == "chat.v2") {
+            token.subprotocol(offered);
+            break;
+        }
+    }
+    co_return sb::reply::upgrade(std::move(token));
+}
+
+/// What /ws/record sessions read, for tests that must see what reached a
+/// session function.
+std::mutex recorded_mutex;
+std::vector<std::string> recorded;
+
+awaitable<void> record_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read()) {
+        std::lock_guard lock(recorded_mutex);
+        recorded.push_back(message->data);
+    }
+}
+
+awaitable<sb::reply> record_socket(sb::request&) {
+    co_return sb::reply::upgrade(sb::websocket_upgrade(record_session));
+}
+
+awaitable<sb::reply> recorded_messages(sb::request&) {
+    std::lock_guard lock(recorded_mutex);
+    co_return sb::reply::json(text_view{"", recorded});
+}
+
+awaitable<sb::reply> partner_socket(sb::request&) {
+    sb::websocket_upgrade token(echo_session);
+    token.allow_origins({"https://partner.example", "http://localhost:3000"});
+    co_return sb::reply::upgrade(std::move(token));
+}
+
 long arg_value(const std::vector<std::string>& args, std::string_view name, long fallback) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
         if (args[i] == name) {
@@ -114,8 +254,25 @@ int main(int argc, char** argv) {
     sb::route_options small_body;
     small_body.body_limit = 16;
 
+    hub.limits.max_message = static_cast<std::size_t>(arg_value(args, "--ws-max-message", 65536));
+    hub.limits.max_outbound_bytes =
+        static_cast<std::size_t>(arg_value(args, "--ws-max-outbound", 1 << 20));
+    hub.limits.on_overflow = static_cast<sb::overflow_policy>(arg_value(args, "--ws-policy", 0));
+    hub.limits.ping_interval = std::chrono::milliseconds(arg_value(args, "--ws-ping-ms", 20000));
+    hub.limits.idle_timeout = std::chrono::milliseconds(arg_value(args, "--ws-idle-ms", 60000));
+    hub.limits.close_timeout = std::chrono::milliseconds(arg_value(args, "--ws-close-ms", 2000));
+
     sb::router routes;
     routes.get("/health", health)
+        .get("/jobs/:jobid/subscribe", subscribe_job)
+        .post("/jobs/:jobid/publish", publish_job)
+        .del("/jobs/:jobid/subscribers", close_job)
+        .get("/jobs/:jobid/subscribers", count_job)
+        .get("/stats", registry_stats)
+        .get("/ws/echo", echo_socket)
+        .get("/ws/partner", partner_socket)
+        .get("/ws/record", record_socket)
+        .get("/ws/recorded", recorded_messages)
         .post("/echo", echo)
         .post("/echo/lenient", echo, lenient)
         .post("/echo/small", echo, small_body)
@@ -128,6 +285,8 @@ int main(int argc, char** argv) {
         .get("/teapot", teapot);
 
     sb::server server(std::move(routes), options);
+    sb::registry events(server.context());
+    hub.events = &events;
     server.start();
     std::cout << "port=" << server.port() << std::endl;
     server.run_until_signal();

@@ -1,0 +1,98 @@
+#include "outbox.hpp"
+
+namespace switchboard::detail {
+
+outbox::outbox(std::size_t max_bytes, overflow_policy policy, std::function<void()> wake)
+    : max_bytes_(max_bytes)
+    , policy_(policy)
+    , wake_(std::move(wake)) {
+}
+
+outbox::push_result outbox::push(shared_frame frame) {
+    auto result = push_result::queued;
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_) {
+            return push_result::closed;
+        }
+        if (bytes_ + frame->size() > max_bytes_) {
+            if (policy_ == overflow_policy::drop_oldest) {
+                while (!frames_.empty() && bytes_ + frame->size() > max_bytes_) {
+                    bytes_ -= frames_.front()->size();
+                    frames_.pop_front();
+                    ++missed_;
+                }
+                result = push_result::dropped_older;
+            } else {
+                // Free the backlog now: the session is going away and its
+                // memory should not wait for a peer that does not read.
+                frames_.clear();
+                bytes_ = 0;
+                shut_ = true;
+                auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
+                close_ = close_request{static_cast<std::uint16_t>(code), "subscriber too slow"};
+                result = push_result::cut_off;
+            }
+        }
+        if (result != push_result::cut_off) {
+            bytes_ += frame->size();
+            frames_.push_back(std::move(frame));
+        }
+        wake = !wake_pending_;
+        wake_pending_ = true;
+    }
+    if (wake) {
+        wake_();
+    }
+    return result;
+}
+
+void outbox::request_close(std::uint16_t code, std::string reason) {
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (close_) {
+            return;
+        }
+        close_ = close_request{code, std::move(reason)};
+        wake = !wake_pending_;
+        wake_pending_ = true;
+    }
+    if (wake) {
+        wake_();
+    }
+}
+
+void outbox::shut() {
+    std::lock_guard lock(mutex_);
+    shut_ = true;
+}
+
+void outbox::take(batch& out, std::size_t max_frames, std::size_t max_bytes) {
+    out.frames.clear();
+    out.missed = 0;
+    std::lock_guard lock(mutex_);
+    std::size_t taken = 0;
+    while (!frames_.empty() && out.frames.size() < max_frames && taken < max_bytes) {
+        taken += frames_.front()->size();
+        out.frames.push_back(std::move(frames_.front()));
+        frames_.pop_front();
+    }
+    bytes_ -= taken;
+    out.missed = missed_;
+    missed_ = 0;
+    if (close_ && !out.close) {
+        out.close = close_;
+    }
+    if (frames_.empty()) {
+        wake_pending_ = false;
+    }
+}
+
+std::size_t outbox::queued_bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
+}
+
+} // namespace switchboard::detail

@@ -1,0 +1,73 @@
+// A session's outbound queue: references to frames that are already
+// encoded, shared by every subscriber of a publish. Filled from any thread
+// (publishers, through the registry) and drained by the session's writer.
+#pragma once
+
+#include <switchboard/websocket.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard::detail {
+
+/// A complete frame on the wire (header and payload). Server frames are
+/// not masked, so one encoding serves every subscriber.
+using shared_frame = std::shared_ptr<const std::string>;
+
+struct close_request {
+    std::uint16_t code = 1000;
+    std::string reason;
+};
+
+class outbox {
+public:
+    enum class push_result { queued, dropped_older, cut_off, closed };
+
+    /// `wake` is called (outside the lock) when the writer may be asleep
+    /// and there is new work; it must only schedule, never write.
+    outbox(std::size_t max_bytes, overflow_policy policy, std::function<void()> wake);
+
+    /// Thread-safe. Applies the overflow policy when the frame would pass
+    /// the byte bound.
+    push_result push(shared_frame frame);
+
+    /// Thread-safe: asks the writer to close after what is queued.
+    void request_close(std::uint16_t code, std::string reason);
+
+    /// Refuses every later push (the session is closing).
+    void shut();
+
+    struct batch {
+        std::vector<shared_frame> frames;
+        std::uint64_t missed = 0;
+        std::optional<close_request> close;
+    };
+
+    /// Moves up to `max_frames` frames (and at most about `max_bytes`) into
+    /// `out`, with what was dropped since the last take and any close that
+    /// was asked for. When it leaves the queue empty, the next push wakes
+    /// the writer again.
+    void take(batch& out, std::size_t max_frames, std::size_t max_bytes);
+
+    std::size_t queued_bytes() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::deque<shared_frame> frames_;
+    std::size_t bytes_ = 0;
+    std::size_t max_bytes_;
+    overflow_policy policy_;
+    std::uint64_t missed_ = 0;
+    std::optional<close_request> close_;
+    bool shut_ = false;
+    bool wake_pending_ = false;
+    std::function<void()> wake_;
+};
+
+} // namespace switchboard::detail

@@ -1,0 +1,198 @@
+#include <switchboard/registry.hpp>
+
+#include "outbox.hpp"
+
+#include <switchboard/detail/ws_frame.hpp>
+#include <switchboard/log.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+namespace switchboard {
+
+namespace detail {
+
+namespace asio = boost::asio;
+
+/// One slice of the keys. The strand orders the fan-outs of its keys; the
+/// mutex lets joins, leaves and counts from any thread see a consistent
+/// map without waiting for the strand.
+struct registry_shard {
+    explicit registry_shard(asio::io_context& context)
+        : strand(asio::make_strand(context)) {}
+
+    asio::strand<asio::io_context::executor_type> strand;
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, std::vector<std::shared_ptr<outbox>>> keys;
+};
+
+struct registry_core : std::enable_shared_from_this<registry_core> {
+    registry_core(asio::io_context& context, std::size_t shard_count) {
+        shards.reserve(std::max<std::size_t>(1, shard_count));
+        for (std::size_t i = 0; i < std::max<std::size_t>(1, shard_count); ++i) {
+            shards.push_back(std::make_unique<registry_shard>(context));
+        }
+    }
+
+    registry_shard& shard_for(std::string_view key) {
+        return *shards[std::hash<std::string_view>{}(key) % shards.size()];
+    }
+
+    void fan_out(registry_shard& shard, const std::string& key, const shared_frame& frame) {
+        std::lock_guard lock(shard.mutex);
+        auto it = shard.keys.find(key);
+        if (it == shard.keys.end()) {
+            return;
+        }
+        std::uint64_t queued = 0;
+        for (const auto& box : it->second) {
+            switch (box->push(frame)) {
+            case outbox::push_result::queued:
+                ++queued;
+                break;
+            case outbox::push_result::dropped_older:
+                ++queued;
+                dropped.fetch_add(1, std::memory_order_relaxed);
+                break;
+            case outbox::push_result::cut_off:
+                cut_off.fetch_add(1, std::memory_order_relaxed);
+                log(log_level::warn, "subscriber_cut_off key=\"{}\" reason=\"queue full\"", key);
+                break;
+            case outbox::push_result::closed:
+                break;
+            }
+        }
+        enqueued.fetch_add(queued, std::memory_order_relaxed);
+    }
+
+    void publish(std::string_view key, shared_frame frame) {
+        published.fetch_add(1, std::memory_order_relaxed);
+        auto& shard = shard_for(key);
+        asio::post(shard.strand, [self = shared_from_this(), &shard, k = std::string(key),
+                                  f = std::move(frame)] { self->fan_out(shard, k, f); });
+    }
+
+    std::vector<std::unique_ptr<registry_shard>> shards;
+    std::atomic<std::uint64_t> published{0};
+    std::atomic<std::uint64_t> enqueued{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> cut_off{0};
+};
+
+} // namespace detail
+
+registry::registry(boost::asio::io_context& context, registry_options options)
+    : core_(std::make_shared<detail::registry_core>(context, options.shards)) {
+}
+
+registry::~registry() = default;
+
+void registry::publish(std::string_view key, std::string_view text) {
+    if (!detail::ws::valid_utf8(text)) {
+        throw std::invalid_argument("text message is not valid UTF-8");
+    }
+    core_->publish(key, std::make_shared<const std::string>(
+                            detail::ws::encode_frame(detail::ws::opcode::text, text)));
+}
+
+void registry::publish_binary(std::string_view key, std::string_view data) {
+    core_->publish(key, std::make_shared<const std::string>(
+                            detail::ws::encode_frame(detail::ws::opcode::binary, data)));
+}
+
+void registry::close(std::string_view key, std::uint16_t code, std::string_view reason) {
+    auto& shard = core_->shard_for(key);
+    boost::asio::post(shard.strand,
+                      [core = core_, &shard, k = std::string(key), code, r = std::string(reason)] {
+                          std::lock_guard lock(shard.mutex);
+                          auto it = shard.keys.find(k);
+                          if (it == shard.keys.end()) {
+                              return;
+                          }
+                          for (const auto& box : it->second) {
+                              box->request_close(code, r);
+                          }
+                      });
+}
+
+std::size_t registry::subscriber_count(std::string_view key) const {
+    auto& shard = core_->shard_for(key);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.keys.find(std::string(key));
+    return it == shard.keys.end() ? 0 : it->second.size();
+}
+
+std::size_t registry::key_count() const {
+    std::size_t count = 0;
+    for (const auto& shard : core_->shards) {
+        std::lock_guard lock(shard->mutex);
+        count += shard->keys.size();
+    }
+    return count;
+}
+
+registry_stats registry::stats() const {
+    registry_stats s;
+    s.published = core_->published.load(std::memory_order_relaxed);
+    s.enqueued = core_->enqueued.load(std::memory_order_relaxed);
+    s.dropped = core_->dropped.load(std::memory_order_relaxed);
+    s.cut_off = core_->cut_off.load(std::memory_order_relaxed);
+    return s;
+}
+
+registry::subscription registry::join(std::shared_ptr<detail::outbox> box, std::string key) {
+    auto& shard = core_->shard_for(key);
+    {
+        std::lock_guard lock(shard.mutex);
+        shard.keys[key].push_back(box);
+    }
+    subscription handle;
+    handle.core_ = core_;
+    handle.box_ = std::move(box);
+    handle.key_ = std::move(key);
+    return handle;
+}
+
+registry::subscription::subscription(subscription&&) noexcept = default;
+
+registry::subscription& registry::subscription::operator=(subscription&& other) noexcept {
+    if (this != &other) {
+        subscription gone(std::move(*this));
+        core_ = std::move(other.core_);
+        box_ = std::move(other.box_);
+        key_ = std::move(other.key_);
+    }
+    return *this;
+}
+
+registry::subscription::~subscription() {
+    auto core = core_.lock();
+    if (!core || !box_) {
+        return;
+    }
+    auto& shard = core->shard_for(key_);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.keys.find(key_);
+    if (it == shard.keys.end()) {
+        return;
+    }
+    auto& boxes = it->second;
+    auto found = std::find(boxes.begin(), boxes.end(), box_);
+    if (found != boxes.end()) {
+        *found = std::move(boxes.back());
+        boxes.pop_back();
+    }
+    if (boxes.empty()) {
+        shard.keys.erase(it);
+    }
+}
+
+} // namespace switchboard

@@ -1,0 +1,630 @@
+#include "ws_session.hpp"
+
+#include "ws_handshake.hpp"
+
+#include <switchboard/log.hpp>
+#include <switchboard/reply.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <cstring>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace switchboard {
+
+namespace detail {
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// A writer sends everything that piled up in one gathered write, up to these
+// bounds: batches grow under load and stay small when the line is quiet.
+constexpr std::size_t batch_frames = 512;
+constexpr std::size_t batch_bytes = 256 * 1024;
+constexpr std::size_t read_chunk = 16 * 1024;
+
+std::uint16_t sendable_code(std::uint16_t code) {
+    return ws::valid_close_code(code) ? code : ws::close_code::normal;
+}
+
+std::string gap_notice(std::uint64_t missed) {
+    return ws::encode_frame(ws::opcode::text,
+                            "{\"type\":\"gap\",\"missed\":" + std::to_string(missed) + "}");
+}
+
+} // namespace
+
+asio::awaitable<void> async_event::wait_until(std::chrono::steady_clock::time_point deadline) {
+    if (!signalled_) {
+        timer_.expires_at(deadline);
+        co_await timer_.async_wait(use_tuple);
+    }
+    signalled_ = false;
+}
+
+void async_event::notify() {
+    signalled_ = true;
+    timer_.cancel();
+}
+
+ws_session::ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
+                       std::string_view leftover, std::uint64_t connection_id)
+    : socket_(socket)
+    , limits_(limits)
+    , subprotocol_(std::move(subprotocol))
+    , id_(connection_id)
+    , parser_(ws::role::server, limits.max_message)
+    , in_(read_chunk + limits.max_message / 8 + 4096)
+    , inbound_ready_(socket.get_executor())
+    , reader_resume_(socket.get_executor())
+    , writer_wake_(socket.get_executor())
+    , done_(socket.get_executor())
+    , write_deadline_(socket.get_executor())
+    , last_heard_(clock::now()) {
+    // Frames a client sent right behind its handshake arrived with it.
+    if (!leftover.empty()) {
+        auto space = in_.prepare(leftover.size());
+        std::memcpy(space.data(), leftover.data(), leftover.size());
+        in_.commit(leftover.size());
+    }
+}
+
+void ws_session::start() {
+    // Registry threads wake the writer through the strand; a weak pointer,
+    // since a wake may arrive after the session is gone.
+    std::weak_ptr<ws_session> weak = shared_from_this();
+    auto executor = socket_.get_executor();
+    box_ =
+        std::make_shared<outbox>(limits_.max_outbound_bytes, limits_.on_overflow, [weak, executor] {
+            asio::post(executor, [weak] {
+                if (auto self = weak.lock()) {
+                    self->writer_wake_.notify();
+                }
+            });
+        });
+}
+
+void ws_session::stopped_one() {
+    if (reader_done_ && writer_done_) {
+        ended_ = true;
+        done_.notify();
+    }
+}
+
+asio::awaitable<void> ws_session::finished() {
+    while (!(reader_done_ && writer_done_)) {
+        co_await done_.wait();
+    }
+    // Leave every channel now rather than when the last reference goes.
+    subscriptions_.clear();
+}
+
+asio::awaitable<void> ws_session::run_reader(std::shared_ptr<ws_session> self) {
+    co_await self->reader();
+}
+
+asio::awaitable<void> ws_session::run_writer(std::shared_ptr<ws_session> self) {
+    co_await self->writer();
+}
+
+asio::awaitable<std::optional<ws_message>> ws_session::read() {
+    for (;;) {
+        if (!inbound_.empty()) {
+            auto message = std::move(inbound_.front());
+            inbound_.pop_front();
+            reader_resume_.notify();
+            co_return message;
+        }
+        if (close_requested_ || close_received_ || reader_done_) {
+            co_return std::nullopt;
+        }
+        co_await inbound_ready_.wait();
+    }
+}
+
+bool ws_session::send(ws::opcode op, std::string_view payload) {
+    if (!is_open()) {
+        return false;
+    }
+    auto result = box_->push(std::make_shared<const std::string>(ws::encode_frame(op, payload)));
+    if (result == outbox::push_result::cut_off) {
+        log(log_level::warn, "websocket_cut_off id={} reason=\"outbound queue full\"", id_);
+    }
+    return result == outbox::push_result::queued;
+}
+
+void ws_session::close(std::uint16_t code, std::string_view reason) {
+    if (close_requested_ || close_received_ || ended_) {
+        return;
+    }
+    close_requested_ = close_request{sendable_code(code), std::string(reason)};
+    status_ = {close_requested_->code, close_requested_->reason};
+    box_->shut();
+    // Nothing published from now on can be sent: leave the channels at
+    // once, so counts drop without waiting for the peer's TCP close.
+    subscriptions_.clear();
+    if (writing_) {
+        // A write stuck on a peer that does not read gets only the close
+        // timeout from now on.
+        arm_write_deadline(limits_.close_timeout);
+    }
+    writer_wake_.notify();
+    inbound_ready_.notify();
+    reader_resume_.notify();
+}
+
+void ws_session::arm_write_deadline(std::chrono::milliseconds after) {
+    write_deadline_.expires_after(after);
+    write_deadline_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
+        auto s = self.lock();
+        if (!ec && s && s->writing_) {
+            boost::system::error_code ignored;
+            s->socket_.close(ignored);
+        }
+    });
+}
+
+void ws_session::fail(std::uint16_t code, std::string reason) {
+    log(log_level::debug, "websocket_failed id={} code={} reason=\"{}\"", id_, code, reason);
+    failed_ = true;
+    close(code, reason);
+}
+
+void ws_session::join(registry& channels, std::string key) {
+    if (!is_open()) {
+        return; // a closing session would only be cut off again
+    }
+    subscriptions_.push_back(channels.join(box_, std::move(key)));
+}
+
+void ws_session::handle(ws::event& ev) {
+    switch (ev.what) {
+    case ws::event::kind::need_more:
+        break;
+    case ws::event::kind::message:
+        if (close_requested_) {
+            break; // closing: what arrives now is discarded, as RFC 6455 5.5.1 allows
+        }
+        inbound_.push_back({ev.type == ws::opcode::binary, std::move(ev.payload)});
+        inbound_ready_.notify();
+        break;
+    case ws::event::kind::ping:
+        // Only the latest ping needs an answer (RFC 6455 5.5.3), so a ping
+        // flood costs one pending pong, not a queue of them.
+        pending_pong_ = std::move(ev.payload);
+        writer_wake_.notify();
+        break;
+    case ws::event::kind::pong:
+        ping_outstanding_ = false;
+        break;
+    case ws::event::kind::close:
+        close_received_ = true;
+        if (!close_requested_) {
+            status_ = {ev.code, ev.payload};
+            // Echo the peer's code; a close without one gets one without.
+            close_requested_ = close_request{ev.code, {}};
+            box_->shut();
+            subscriptions_.clear();
+        }
+        writer_wake_.notify();
+        inbound_ready_.notify();
+        break;
+    case ws::event::kind::error:
+        fail(ev.code, ev.reason);
+        break;
+    }
+}
+
+asio::awaitable<void> ws_session::reader() {
+    std::array<char, 4096> sink{};
+    bool parsing = true;
+    for (;;) {
+        while (parsing && in_.size() > 0) {
+            ws::event ev;
+            auto data = static_cast<const char*>(in_.data().data());
+            auto used = parser_.parse(std::string_view(data, in_.size()), ev);
+            in_.consume(used);
+            if (ev.what == ws::event::kind::need_more) {
+                break;
+            }
+            handle(ev);
+            if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
+                parsing = false;
+            }
+        }
+        if (!parsing || close_requested_) {
+            break;
+        }
+
+        // Backpressure: when the session function falls behind, stop
+        // reading and let TCP slow the peer down.
+        while (inbound_.size() >= limits_.max_inbound_messages && !close_requested_) {
+            co_await reader_resume_.wait();
+        }
+        if (close_requested_) {
+            continue;
+        }
+
+        auto [ec, n] = co_await socket_.async_read_some(in_.prepare(read_chunk), use_tuple);
+        if (ec) {
+            if (!close_requested_) {
+                status_ = {ws::close_code::abnormal, {}};
+            }
+            box_->shut();
+            subscriptions_.clear();
+            reader_done_ = true;
+            writer_wake_.notify();
+            inbound_ready_.notify();
+            stopped_one();
+            co_return;
+        }
+        in_.commit(n);
+        last_heard_ = clock::now();
+    }
+
+    // Closing: whatever the peer still sends is read and thrown away until it
+    // closes its side or the writer gives up and closes the socket; closing
+    // with unread data would reset the connection and could destroy our
+    // close frame before the peer reads it.
+    in_.consume(in_.size());
+    for (;;) {
+        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_tuple);
+        if (ec) {
+            break;
+        }
+    }
+    reader_done_ = true;
+    writer_wake_.notify();
+    inbound_ready_.notify();
+    stopped_one();
+}
+
+ws_session::clock::time_point ws_session::next_heartbeat() const {
+    auto idle_at = last_heard_ + limits_.idle_timeout;
+    if (ping_outstanding_) {
+        return idle_at;
+    }
+    return std::min(idle_at, last_heard_ + limits_.ping_interval);
+}
+
+void ws_session::heartbeat(clock::time_point now) {
+    if (now >= last_heard_ + limits_.idle_timeout) {
+        log(log_level::debug, "websocket_idle id={}", id_);
+        close(ws::close_code::going_away, "idle timeout");
+    } else if (!ping_outstanding_ && now >= last_heard_ + limits_.ping_interval) {
+        ping_due_ = true;
+    }
+}
+
+asio::awaitable<void> ws_session::writer() {
+    outbox::batch batch;
+    std::string control;
+    std::string gap;
+    std::string close_frame;
+    std::vector<asio::const_buffer> buffers;
+
+    for (;;) {
+        control.clear();
+        gap.clear();
+        close_frame.clear();
+        buffers.clear();
+        batch.frames.clear();
+
+        // Control frames go first: a pong is owed as soon as practical.
+        if (pending_pong_) {
+            control += ws::encode_frame(ws::opcode::pong, *pending_pong_);
+            pending_pong_.reset();
+        }
+        if (ping_due_) {
+            control += ws::encode_frame(ws::opcode::ping, {});
+            ping_due_ = false;
+            ping_outstanding_ = true;
+        }
+        if (!close_sent_ && !reader_done_) {
+            box_->take(batch, batch_frames, batch_bytes);
+            if (batch.missed > 0) {
+                gap = gap_notice(batch.missed);
+            }
+            if (batch.close && !close_requested_) {
+                // Asked by the registry (close of a key) or by the overflow
+                // policy (a slow subscriber).
+                close(batch.close->code, batch.close->reason);
+            }
+            bool drained = batch.frames.size() < batch_frames && box_->queued_bytes() == 0;
+            if (close_requested_ && (drained || failed_ || batch.close)) {
+                close_frame = ws::encode_frame(
+                    ws::opcode::close,
+                    close_requested_->code == ws::close_code::no_status
+                        ? std::string()
+                        : ws::close_payload(close_requested_->code, close_requested_->reason));
+                if (failed_) {
+                    // The peer broke the protocol: it gets the reason, not
+                    // more data.
+                    batch.frames.clear();
+                    gap.clear();
+                }
+            }
+        }
+
+        if (!control.empty()) {
+            buffers.emplace_back(asio::buffer(control));
+        }
+        if (!gap.empty()) {
+            buffers.emplace_back(asio::buffer(gap));
+        }
+        for (const auto& frame : batch.frames) {
+            buffers.emplace_back(asio::buffer(*frame));
+        }
+        if (!close_frame.empty()) {
+            buffers.emplace_back(asio::buffer(close_frame));
+        }
+
+        if (buffers.empty()) {
+            if (reader_done_ && (close_sent_ || !close_received_)) {
+                break; // the peer is gone, or has answered our close
+            }
+            if (close_sent_) {
+                if (close_received_ || clock::now() >= close_deadline_) {
+                    break;
+                }
+                co_await writer_wake_.wait_until(close_deadline_);
+                continue;
+            }
+            auto due = next_heartbeat();
+            co_await writer_wake_.wait_until(due);
+            heartbeat(clock::now());
+            continue;
+        }
+
+        // A peer that stops reading must not hold the writer forever.
+        writing_ = true;
+        arm_write_deadline(close_frame.empty() && !close_requested_ ? limits_.send_timeout
+                                                                    : limits_.close_timeout);
+        auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+        writing_ = false;
+        write_deadline_.cancel();
+        if (ec) {
+            if (!close_requested_ && !close_received_) {
+                status_ = {ws::close_code::abnormal, {}};
+            }
+            break;
+        }
+        if (!close_frame.empty()) {
+            close_sent_ = true;
+            close_deadline_ = clock::now() + limits_.close_timeout;
+            if (close_received_ || failed_) {
+                break;
+            }
+        }
+    }
+
+    // The server closes TCP first (RFC 6455 7.1.1). Shut down our side and
+    // let the reader drain until the peer closes, within the close timeout.
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    auto linger_until = clock::now() + limits_.close_timeout;
+    while (!reader_done_ && clock::now() < linger_until) {
+        co_await writer_wake_.wait_until(linger_until);
+    }
+    socket_.close(ignored);
+    writer_done_ = true;
+    inbound_ready_.notify();
+    stopped_one();
+}
+
+asio::awaitable<void> run_websocket(server_core& core, connection& conn,
+                                    beast::flat_buffer& leftover, request& req,
+                                    const websocket_upgrade& token) {
+    const auto& options = core.options;
+    std::vector<std::pair<std::string, std::string>> extra;
+    if (auto refusal = check_upgrade(req, token, options.allowed_origins, extra)) {
+        log(log_level::debug, "upgrade_refused id={} status={} reason=\"{}\"", conn.id,
+            refusal->status, refusal->message);
+        auto res = make_error_response(*refusal, req.version(), false, options);
+        for (const auto& [name, value] : extra) {
+            res.set(name, value);
+        }
+        conn.stream.expires_after(options.write_timeout);
+        co_await http::async_write(conn.stream, res, use_tuple);
+        co_return;
+    }
+
+    auto leftover_bytes =
+        std::string_view(static_cast<const char*>(leftover.data().data()), leftover.size());
+    auto session =
+        std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
+                                     token.chosen_subprotocol(), leftover_bytes, conn.id);
+    leftover.consume(leftover.size());
+    session->start();
+
+    // Join before the 101 leaves: once the client can see it is
+    // subscribed, every later publish reaches it, behind the first messages.
+    for (const auto& text : token.first_messages()) {
+        session->send(ws::opcode::text, text);
+    }
+    for (const auto& key : token.keys()) {
+        session->join(*key.channels, key.key);
+    }
+
+    auto response = switching_protocols(req, token, options.server_header);
+    conn.stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
+    conn.stream.expires_never();
+    if (ec) {
+        co_return;
+    }
+    log(log_level::debug, "websocket_open id={} target={}", conn.id, req.target());
+
+    std::weak_ptr<ws_session> weak = session;
+    conn.graceful_stop = [weak] {
+        if (auto s = weak.lock()) {
+            s->close(ws::close_code::going_away, "server shutting down");
+        }
+    };
+    if (conn.stopping) {
+        session->close(ws::close_code::going_away, "server shutting down");
+    }
+    session->launch();
+
+    websocket ws(session);
+    try {
+        co_await token.run()(ws);
+    } catch (const std::exception& e) {
+        log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn.id,
+            req.target(), e.what());
+        session->close(ws::close_code::internal_error, "internal error");
+    }
+    session->close(ws::close_code::normal, {});
+    co_await session->finished();
+    conn.graceful_stop = nullptr;
+    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
+        session->status().code, session->status().reason);
+}
+
+void ws_session::launch() {
+    auto executor = socket_.get_executor();
+    auto report = [id = id_](const char* part) {
+        return [id, part](const std::exception_ptr& e) {
+            if (!e) {
+                return;
+            }
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log(log_level::error, "websocket_{}_failed id={} what=\"{}\"", part, id, ex.what());
+            }
+        };
+    };
+    asio::co_spawn(executor, run_reader(shared_from_this()), report("reader"));
+    asio::co_spawn(executor, run_writer(shared_from_this()), report("writer"));
+}
+
+} // namespace detail
+
+websocket_upgrade::websocket_upgrade(session_function run)
+    : run_(std::move(run)) {
+    if (!run_) {
+        throw std::invalid_argument("websocket_upgrade needs a session function");
+    }
+}
+
+websocket_upgrade& websocket_upgrade::subprotocol(std::string name) {
+    auto is_token_char = [](unsigned char c) {
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                      std::string_view::npos;
+    };
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
+        throw std::invalid_argument("subprotocol must be a non-empty token");
+    }
+    subprotocol_ = std::move(name);
+    return *this;
+}
+
+websocket_upgrade& websocket_upgrade::join(registry& channels, std::string key) {
+    keys_.push_back({&channels, std::move(key)});
+    return *this;
+}
+
+websocket_upgrade& websocket_upgrade::limits(const websocket_limits& l) {
+    limits_ = l;
+    return *this;
+}
+
+websocket_upgrade& websocket_upgrade::send_first(std::string text) {
+    if (!detail::ws::valid_utf8(text)) {
+        throw std::invalid_argument("text message is not valid UTF-8");
+    }
+    first_.push_back(std::move(text));
+    return *this;
+}
+
+websocket_upgrade& websocket_upgrade::allow_origins(std::vector<std::string> origins) {
+    origins_ = std::move(origins);
+    return *this;
+}
+
+std::vector<std::string> offered_subprotocols(const request& req) {
+    std::vector<std::string> offered;
+    for (const auto& [name, value] : req.headers()) {
+        if (name.size() != 22 || !boost::beast::iequals(name, "Sec-WebSocket-Protocol")) {
+            continue;
+        }
+        std::string_view rest = value;
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            auto item = rest.substr(0, comma);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+                item.remove_prefix(1);
+            }
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+                item.remove_suffix(1);
+            }
+            if (!item.empty()) {
+                offered.emplace_back(item);
+            }
+            if (comma == std::string_view::npos) {
+                break;
+            }
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    return offered;
+}
+
+reply reply::upgrade(websocket_upgrade token) {
+    reply r;
+    r.status_ = 101;
+    r.upgrade_ = std::make_shared<websocket_upgrade>(std::move(token));
+    return r;
+}
+
+websocket::websocket(std::shared_ptr<detail::ws_session> session)
+    : session_(std::move(session)) {
+}
+
+boost::asio::awaitable<std::optional<ws_message>> websocket::read() {
+    return session_->read();
+}
+
+bool websocket::send_text(std::string_view text) {
+    if (!detail::ws::valid_utf8(text)) {
+        throw std::invalid_argument("text message is not valid UTF-8");
+    }
+    return session_->send(detail::ws::opcode::text, text);
+}
+
+bool websocket::send_binary(std::string_view data) {
+    return session_->send(detail::ws::opcode::binary, data);
+}
+
+void websocket::close(std::uint16_t code, std::string_view reason) {
+    session_->close(code, reason);
+}
+
+void websocket::join(registry& channels, std::string key) {
+    session_->join(channels, std::move(key));
+}
+
+std::string_view websocket::subprotocol() const noexcept {
+    return session_->subprotocol();
+}
+
+bool websocket::is_open() const noexcept {
+    return session_->is_open();
+}
+
+const ws_close_status& websocket::status() const noexcept {
+    return session_->status();
+}
+
+} // namespace switchboard

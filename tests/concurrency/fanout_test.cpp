@@ -1,0 +1,150 @@
+// Concurrency of the registry and the session writer, run under TSan in CI
+// (shared/cases/broadcast.md, case-10): many publisher threads outside the
+// io_context, one subscriber whose own messages the server answers at the
+// same time.
+#include "../ws_test_client.hpp"
+
+#include <switchboard/registry.hpp>
+#include <switchboard/server.hpp>
+#include <switchboard/websocket.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace sb = switchboard;
+using sb::detail::ws::event;
+using sb::detail::ws::opcode;
+
+sb::registry* channels = nullptr;
+
+boost::asio::awaitable<void> echo_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read()) {
+        ws.send_text("echo:" + message->data);
+    }
+}
+
+boost::asio::awaitable<sb::reply> subscribe(sb::request&) {
+    sb::websocket_limits limits;
+    // Every message must arrive: room for the whole burst.
+    limits.max_outbound_bytes = 64 * 1024 * 1024;
+    co_return sb::reply::upgrade(sb::websocket_upgrade(echo_session)
+                                     .send_first("subscribed")
+                                     .join(*channels, "K")
+                                     .limits(limits));
+}
+
+TEST(fanout, eight_publisher_threads_and_echoes_arrive_once_in_order) {
+    constexpr int threads = 8;
+    constexpr int per_thread = 10'000;
+    constexpr int echoes = 1'000;
+
+    sb::router routes;
+    routes.get("/k", subscribe);
+    sb::server_options options;
+    options.threads = 2;
+    sb::server server(std::move(routes), options);
+    sb::registry registry(server.context());
+    channels = &registry;
+    server.start();
+
+    sb::test::ws_test_client client(server.port(), "/k");
+    ASSERT_EQ(client.status_line(), "HTTP/1.1 101 Switching Protocols");
+    auto first = client.next();
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->payload, "subscribed");
+    ASSERT_EQ(registry.subscriber_count("K"), 1U);
+
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < threads; ++t) {
+        publishers.emplace_back([&registry, t] {
+            for (int n = 0; n < per_thread; ++n) {
+                registry.publish("K", std::to_string(t) + ":" + std::to_string(n));
+            }
+        });
+    }
+    std::thread sender([&client] {
+        for (int n = 0; n < echoes; ++n) {
+            client.send(opcode::text, std::to_string(n));
+        }
+    });
+
+    std::map<int, int> next_of_thread;
+    int next_echo = 0;
+    int published = 0;
+    while (published < threads * per_thread || next_echo < echoes) {
+        auto ev = client.next(std::chrono::seconds(30));
+        ASSERT_TRUE(ev) << "stalled after " << published << " publishes, " << next_echo
+                        << " echoes";
+        ASSERT_EQ(ev->what, event::kind::message);
+        const auto& text = ev->payload;
+        if (text.starts_with("echo:")) {
+            ASSERT_EQ(text, "echo:" + std::to_string(next_echo));
+            ++next_echo;
+            continue;
+        }
+        auto colon = text.find(':');
+        int t = std::stoi(text.substr(0, colon));
+        int n = std::stoi(text.substr(colon + 1));
+        ASSERT_EQ(n, next_of_thread[t]) << "publisher " << t << " out of order or duplicated";
+        ++next_of_thread[t];
+        ++published;
+    }
+    for (auto& p : publishers) {
+        p.join();
+    }
+    sender.join();
+
+    EXPECT_EQ(published, threads * per_thread);
+    EXPECT_EQ(next_echo, echoes);
+    EXPECT_EQ(registry.stats().published, static_cast<std::uint64_t>(threads * per_thread));
+    EXPECT_EQ(registry.stats().cut_off, 0U);
+    EXPECT_FALSE(client.next(std::chrono::milliseconds(100)).has_value()) << "an extra message";
+
+    client.send(opcode::close, sb::detail::ws::close_payload(1000, ""));
+    auto closing = client.next();
+    ASSERT_TRUE(closing);
+    EXPECT_EQ(closing->what, event::kind::close);
+    for (int i = 0; i < 500 && registry.subscriber_count("K") != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(registry.subscriber_count("K"), 0U);
+    EXPECT_EQ(registry.key_count(), 0U);
+}
+
+TEST(fanout, publishing_while_sessions_come_and_go_is_race_free) {
+    sb::router routes;
+    routes.get("/k", subscribe);
+    sb::server_options options;
+    options.threads = 2;
+    sb::server server(std::move(routes), options);
+    sb::registry registry(server.context());
+    channels = &registry;
+    server.start();
+
+    std::atomic<bool> done{false};
+    std::thread publisher([&] {
+        while (!done.load()) {
+            registry.publish("K", "tick");
+        }
+    });
+    for (int i = 0; i < 30; ++i) {
+        sb::test::ws_test_client client(server.port(), "/k");
+        ASSERT_EQ(client.next()->payload, "subscribed");
+        ASSERT_EQ(client.next()->payload, "tick");
+    }
+    done = true;
+    publisher.join();
+    for (int i = 0; i < 500 && registry.key_count() != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(registry.key_count(), 0U);
+}
+
+} // namespace
