@@ -23,7 +23,12 @@ class Server:
         self.log_path = f"/tmp/switchboard-e2e-{os.getpid()}-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
+        # The port comes on a "port=N" line, after any lines meant for people.
+        line = ""
+        for _ in range(5):
+            line = self.proc.stdout.readline()
+            if not line or line.startswith("port="):
+                break
         if not line.startswith("port="):
             self.stop()
             raise RuntimeError(f"server did not report its port: {line!r}")
