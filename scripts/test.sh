@@ -35,7 +35,7 @@ run_ctest() {
 
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 
-step "setup" bash scripts/setup.sh
+step "setup" bash scripts/setup.sh --tests
 step "format check" format_check
 
 step "g++ release build" bash scripts/build.sh release -DCMAKE_BUILD_TYPE=Release \
