@@ -62,7 +62,7 @@ install_node_packages() {
 }
 
 if $with_tests; then
-    for dir in tests/node tests/browser; do
+    for dir in tests/node tests/browser tests/jsonsuite; do
         [ -f "$dir/package-lock.json" ] && install_node_packages "$dir"
     done
 fi

@@ -2,6 +2,7 @@
 
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <new>
 #include <system_error>
+#include <vector>
 
 namespace switchboard {
 
@@ -335,6 +337,31 @@ boost::json::value encode_float(float f) {
     return d;
 }
 
+const boost::json::value* find_non_finite(const boost::json::value& root) {
+    // Iterative, so that a deep tree built in code cannot overflow the stack.
+    std::vector<const boost::json::value*> pending{&root};
+    while (!pending.empty()) {
+        const auto* v = pending.back();
+        pending.pop_back();
+        if (v->is_double() && !std::isfinite(v->get_double()))
+            return v;
+        if (const auto* a = v->if_array())
+            for (const auto& item : *a)
+                pending.push_back(&item);
+        if (const auto* o = v->if_object())
+            for (const auto& member : *o)
+                pending.push_back(&member.value());
+    }
+    return nullptr;
+}
+
+std::string serialize_checked(const boost::json::value& v) {
+    // Boost.JSON would write Infinity or NaN, which no JSON parser accepts.
+    if (const auto* bad = find_non_finite(v))
+        throw json_error("cannot encode " + double_text(bad->get_double()) + " as JSON");
+    return boost::json::serialize(v);
+}
+
 boost::json::value parse_json_into(std::string_view text, std::size_t max_depth,
                                    boost::json::storage_ptr storage) {
     boost::json::parse_options options;
@@ -350,7 +377,12 @@ boost::json::value parse_json_into(std::string_view text, std::size_t max_depth,
         throw json_error("JSON nested deeper than " + std::to_string(max_depth) + " levels");
     if (ec)
         throw json_error("invalid JSON at offset " + std::to_string(offset) + ": " + ec.message());
-    return parser.release();
+    auto tree = parser.release();
+    // A number too large for a double parses as infinity; refusing it here
+    // keeps it out of every reply and publish built from this tree.
+    if (find_non_finite(tree))
+        throw json_error("number out of range");
+    return tree;
 }
 
 } // namespace detail

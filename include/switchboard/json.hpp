@@ -100,13 +100,14 @@ T decode_json(std::string_view text, const decode_options& options = {},
     return from_json<T>(tree, options);
 }
 
-/// `to_json` followed by `boost::json::serialize`. Control characters in strings are escaped,
+/// `to_json` followed by `boost::json::serialize`; a non-finite number
+/// anywhere throws json_error, since JSON cannot carry it. Control characters in strings are escaped,
 /// NUL as `\u0000`, so a string holding one round-trips.
 ///
 /// @throws json_error as `to_json` does.
 template <class T>
 std::string encode_json(const T& value) {
-    return boost::json::serialize(to_json(value));
+    return detail::serialize_checked(to_json(value));
 }
 
 } // namespace switchboard

@@ -52,6 +52,11 @@ awaitable<sb::reply> echo(sb::request& req) {
     co_return sb::reply::json(req.json<item>());
 }
 
+/// Any JSON at all, through the server's body path (depth limit included).
+awaitable<sb::reply> any_json(sb::request& req) {
+    co_return sb::reply::json(req.json<boost::json::value>());
+}
+
 awaitable<sb::reply> overview(sb::request&) {
     co_return sb::reply::json(job_view{"overview", 0});
 }
@@ -276,6 +281,7 @@ int main(int argc, char** argv) {
         .post("/echo", echo)
         .post("/echo/lenient", echo, lenient)
         .post("/echo/small", echo, small_body)
+        .post("/json/any", any_json)
         .get("/jobs/:jobid", job)
         .get("/jobs/overview", overview)
         .get("/files/:name", file)

@@ -102,6 +102,9 @@ const boost::json::array& expect_array(const boost::json::value& v, const decode
 boost::json::value encode_double(double d);
 boost::json::value encode_float(float f);
 
+/// Serializes, refusing NaN and infinities.
+std::string serialize_checked(const boost::json::value& v);
+
 boost::json::value parse_json_into(std::string_view text, std::size_t max_depth,
                                    boost::json::storage_ptr storage);
 
