@@ -148,7 +148,7 @@ awaitable<sb::reply> subscribe_job(sb::request& req) {
 
 awaitable<sb::reply> publish_job(sb::request& req) {
     auto job = req.param<std::int64_t>("jobid");
-    auto body = sb::parse_json(req.body());
+    auto body = req.json<boost::json::value>();
     hub.events->publish(job_key(job), boost::json::serialize(body));
     co_return sb::reply::json(count_view{hub.events->subscriber_count(job_key(job))}, 202);
 }
