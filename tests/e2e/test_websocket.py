@@ -533,6 +533,36 @@ class Heartbeat(ServerCase):
 
 
 class Shutdown(unittest.TestCase):
+    def test_stop_under_load_answers_requests_in_flight_and_closes_every_session(self):
+        server = peer.Server(BINARY, "--shutdown-timeout-ms", 3000)
+        statuses = []
+
+        def slow():
+            statuses.append(peer.get(server.port, "/slow?ms=700").status)
+
+        sessions = [peer.RawSocket(server.port, "/ws/echo") for _ in range(10)]
+        for ws in sessions:
+            ws.send(1, "warm")
+            self.assertEqual(ws.read_frame()[2], b"warm")
+        requests = [threading.Thread(target=slow) for _ in range(10)]
+        for t in requests:
+            t.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        for ws in sessions:
+            self.assertEqual(ws.read_until_close()[1], (1001, "server shutting down"))
+            ws.send(8, struct.pack("!H", 1001))
+        for t in requests:
+            t.join(10)
+        stopper.join(15)
+        self.assertEqual(statuses, [200] * 10)
+        self.assertEqual(server.proc.returncode, 0)
+        self.assertLess(time.monotonic() - started, 5)
+        for ws in sessions:
+            ws.close()
+
     def test_stop_closes_sessions_with_1001(self):
         server = peer.Server(BINARY)
         url = f"ws://127.0.0.1:{server.port}/ws/echo"
