@@ -101,8 +101,8 @@ T decode_json(std::string_view text, const decode_options& options = {},
 }
 
 /// `to_json` followed by `boost::json::serialize`; a non-finite number
-/// anywhere throws json_error, since JSON cannot carry it. Control characters in strings are escaped,
-/// NUL as `\u0000`, so a string holding one round-trips.
+/// anywhere throws json_error, since JSON cannot carry it. Control characters in strings are
+/// escaped, NUL as `\u0000`, so a string holding one round-trips.
 ///
 /// @throws json_error as `to_json` does.
 template <class T>
