@@ -33,7 +33,7 @@ reply reply::error(int status, std::string message) {
     return error(status, std::vector<std::string>{std::move(message)});
 }
 
-reply reply::error(int status, std::vector<std::string> messages) {
+reply reply::error(int status, const std::vector<std::string>& messages) {
     return raw(status, "application/json", error_body(messages));
 }
 

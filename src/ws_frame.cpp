@@ -122,10 +122,12 @@ bool utf8_validator::feed(std::string_view bytes) noexcept {
             }
             low_ = 0x80;
             high_ = 0xBF;
-            if (c < 0xC2) {
-                failed_ = true; // a stray continuation byte, or C0/C1 (always overlong)
+            // A stray continuation byte, C0/C1 (always overlong) or F5..FF (past U+10FFFF).
+            if (c < 0xC2 || c >= 0xF5) {
+                failed_ = true;
                 return false;
-            } else if (c < 0xE0) {
+            }
+            if (c < 0xE0) {
                 need_ = 1;
             } else if (c < 0xF0) {
                 need_ = 2;
@@ -134,16 +136,13 @@ bool utf8_validator::feed(std::string_view bytes) noexcept {
                 } else if (c == 0xED) {
                     high_ = 0x9F;
                 }
-            } else if (c < 0xF5) {
+            } else {
                 need_ = 3;
                 if (c == 0xF0) {
                     low_ = 0x90;
                 } else if (c == 0xF4) {
                     high_ = 0x8F;
                 }
-            } else {
-                failed_ = true;
-                return false;
             }
             continue;
         }

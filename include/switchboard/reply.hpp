@@ -30,7 +30,7 @@ public:
     }
 
     static reply error(int status, std::string message);
-    static reply error(int status, std::vector<std::string> messages);
+    static reply error(int status, const std::vector<std::string>& messages);
 
     /// A body that is not JSON, such as a page or plain text.
     static reply raw(int status, std::string content_type, std::string body);

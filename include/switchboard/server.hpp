@@ -27,9 +27,9 @@ struct server_options {
     unsigned threads = 0;
 
     /// Request line and headers, in bytes (431).
-    std::size_t header_limit = 8 * 1024;
+    std::size_t header_limit = std::size_t{8} * 1024;
     /// Request body, in bytes (413); a route may set its own.
-    std::size_t body_limit = 1024 * 1024;
+    std::size_t body_limit = std::size_t{1024} * 1024;
     /// Nesting of JSON bodies (400).
     std::size_t json_max_depth = 32;
     /// From the first byte of a request to the end of its head (408, then

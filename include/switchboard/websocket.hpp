@@ -54,10 +54,10 @@ enum class overflow_policy {
 
 struct websocket_limits {
     /// Largest message accepted from the peer, fragments included (1009).
-    std::size_t max_message = 1024 * 1024;
+    std::size_t max_message = std::size_t{1024} * 1024;
     /// Bytes queued for the peer and not yet written; past it the policy
     /// applies.
-    std::size_t max_outbound_bytes = 1024 * 1024;
+    std::size_t max_outbound_bytes = std::size_t{1024} * 1024;
     overflow_policy on_overflow = overflow_policy::close_try_again_later;
     /// Messages received and not yet read by the session function; past it
     /// the server stops reading from the socket until the function catches
