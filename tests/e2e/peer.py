@@ -56,6 +56,23 @@ class Server:
         return self.proc.returncode
 
 
+def rss_kib(pid):
+    """Resident memory of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def assert_growth_below(test, before_kib, after_kib, limit_kib, note=""):
+    """Memory bounds hold for a plain build; under a sanitizer the allocator
+    keeps freed memory in quarantine, so RSS says nothing there."""
+    if os.environ.get("SWITCHBOARD_SANITIZED"):
+        return
+    test.assertLess(after_kib - before_kib, limit_kib, f"{before_kib} -> {after_kib} KiB {note}")
+
+
 def connect(port, timeout=10):
     s = socket.create_connection((HOST, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -15,14 +15,6 @@ import peer
 BINARY = None
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class Hardening(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -50,7 +42,7 @@ class Hardening(unittest.TestCase):
 
     # case-19: a head that never ends is refused once the header budget is spent.
     def test_endless_header_line_is_431_and_memory_stays_flat(self):
-        before = rss_kib(self.pid)
+        before = peer.rss_kib(self.pid)
         results = []
 
         def flood(prefix):
@@ -81,7 +73,7 @@ class Hardening(unittest.TestCase):
         # A reset may beat the answer to a client still sending; no one gets a 2xx.
         self.assertTrue(all(r in (None, 400, 431) for r in results), results)
         self.assertIn(431, results)
-        self.assertLess(rss_kib(self.pid) - before, 8 * 1024)
+        peer.assert_growth_below(self, before, peer.rss_kib(self.pid), 8 * 1024)
         self.healthy_quickly()
 
     def test_many_small_header_lines_are_431(self):
@@ -138,7 +130,7 @@ class Hardening(unittest.TestCase):
 
     # case-03: endless continuation frames on several connections.
     def test_endless_continuations_are_1009_with_bounded_memory(self):
-        before = rss_kib(self.pid)
+        before = peer.rss_kib(self.pid)
         codes = []
 
         def stream():
@@ -162,13 +154,13 @@ class Hardening(unittest.TestCase):
         for t in threads:
             t.join(60)
         self.assertEqual(codes, [1009] * 5)
-        self.assertLess(rss_kib(self.pid) - before, 5 * 2 * 1024 + 4096)
+        peer.assert_growth_below(self, before, peer.rss_kib(self.pid), 5 * 2 * 1024 + 4096)
         self.healthy_quickly()
 
     # case-08: a ping flood from a peer that does not read.
     def test_ping_flood_from_a_non_reader_keeps_memory_bounded(self):
         ws = self.raw(rcvbuf=4096)
-        before = rss_kib(self.pid)
+        before = peer.rss_kib(self.pid)
         ping = peer.encode_frame(9, b"p" * 125)
         sent = 0
         ws.sock.settimeout(0.5)
@@ -179,7 +171,7 @@ class Hardening(unittest.TestCase):
                 sent += 100
         except (socket.timeout, BrokenPipeError, ConnectionResetError):
             pass
-        self.assertLess(rss_kib(self.pid) - before, 4 * 1024, f"after {sent} pings")
+        peer.assert_growth_below(self, before, peer.rss_kib(self.pid), 4 * 1024, f"after {sent} pings")
         self.healthy_quickly()
 
     # case-09: the peer's close frame arrives while a big write is in flight.

@@ -23,14 +23,6 @@ def run(coro, timeout=30):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class ServerCase(unittest.TestCase):
     server_args = ()
 
@@ -446,7 +438,7 @@ class SlowSubscribers(ServerCase):
             for r in readies:
                 await r.wait()
             self.wait_count(job, 11)
-            before = rss_kib(self.server.proc.pid)
+            before = peer.rss_kib(self.server.proc.pid)
             body = "x" * (size - 16)
 
             def publish_all():
@@ -468,7 +460,7 @@ class SlowSubscribers(ServerCase):
 
             await asyncio.get_running_loop().run_in_executor(None, publish_all)
             await asyncio.gather(*tasks)
-            return before, rss_kib(self.server.proc.pid)
+            return before, peer.rss_kib(self.server.proc.pid)
 
         before, after = run(scenario(), timeout=240)
         self.assertEqual(sorted(received.values()), [total] * 10)
@@ -476,7 +468,7 @@ class SlowSubscribers(ServerCase):
         self.assertEqual(stats["cut_off"], 1)
         # 20,000 x 10 KiB went out; a server holding the slow one's backlog
         # would have grown by far more than its 256 KiB queue.
-        self.assertLess(after - before, 64 * 1024, (before, after))
+        peer.assert_growth_below(self, before, after, 64 * 1024)
         slow.close()
         self.wait_count(job, 0)
 

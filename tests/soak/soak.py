@@ -19,14 +19,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
 import peer  # noqa: E402
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -135,7 +127,7 @@ def main():
     server = peer.Server(args.binary, "--threads", 2)
     pid = server.proc.pid
     time.sleep(0.5)
-    start_rss, start_fds = rss_kib(pid), fd_count(pid)
+    start_rss, start_fds = peer.rss_kib(pid), fd_count(pid)
     until = time.monotonic() + seconds
     tally = Tally()
     workers = [threading.Thread(target=rest_worker, args=(server.port, until, tally))
@@ -150,11 +142,11 @@ def main():
     samples = []
     while time.monotonic() < until:
         time.sleep(min(30, max(1, until - time.monotonic())))
-        samples.append(rss_kib(pid))
+        samples.append(peer.rss_kib(pid))
     for w in workers:
         w.join(60)
     time.sleep(1)
-    end_rss, end_fds = rss_kib(pid), fd_count(pid)
+    end_rss, end_fds = peer.rss_kib(pid), fd_count(pid)
     healthy = peer.get(server.port, "/health").status == 200
     code = server.stop()
 
