@@ -161,8 +161,10 @@ void server_core::begin_stop() {
         return;
     }
     stopping = true;
-    log(log_level::info, "server_stopping port={} connections={}", bound_port.load(),
-        connections.size());
+    if (bound_port.load() != 0) {
+        log(log_level::info, "server_stopping port={} connections={}", bound_port.load(),
+            connections.size());
+    }
 
     asio::post(acceptor.get_executor(), [this] {
         boost::system::error_code ec;
