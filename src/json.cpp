@@ -293,7 +293,9 @@ double decode_double(const boost::json::value& v, const decode_context& at) {
 
 float decode_float(const boost::json::value& v, const decode_context& at) {
     const double d = decode_double(v, at);
-    if (std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max()))
+    // Below FLT_MAX plus half an ulp a double rounds to a finite float; FLT_MAX's own shortest
+    // text, 3.4028235e38 (what encode_float writes for it), lies in that half ulp.
+    if (std::fabs(d) >= 0x1.ffffffp127)
         throw json_error(place(at) + ": expected number within float range, got " + double_text(d));
     return static_cast<float>(d);
 }

@@ -22,6 +22,6 @@ int main() {
 
     switchboard::server server(std::move(routes), {.port = 8081});
     server.start();
-    std::cout << "try: curl http://127.0.0.1:" << server.port() << "/hello/world\n";
+    std::cout << "try: curl http://127.0.0.1:" << server.port() << "/hello/world" << std::endl;
     server.run_until_signal();
 }

@@ -1,0 +1,272 @@
+"""A hand-written WebSocket and HTTP server on plain sockets, for what the client must survive
+and what polite servers never send (../../../shared/cases/client.md, case-39 and case-40).
+
+The request path picks the scenario (see SCENARIOS). Every connection gets its own thread and
+ends within --hold seconds at most. Prints "port=N" once it listens on 127.0.0.1, then serves
+until SIGTERM or until its stdin closes, and never longer than --lifetime seconds.
+"""
+
+import argparse
+import base64
+import hashlib
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+HOLD = 30.0
+
+
+def accept_for(key):
+    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+
+
+def frame(opcode, payload=b"", mask=None):
+    if isinstance(payload, str):
+        payload = payload.encode()
+    n = len(payload)
+    mbit = 0x80 if mask is not None else 0
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, mbit | n)
+    else:
+        head = struct.pack("!BBH", 0x80 | opcode, mbit | 126, n)
+    if mask is None:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def close_frame(code, reason=""):
+    return frame(8, struct.pack("!H", code) + reason.encode())
+
+
+def read_head(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None, None
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    lines = head.split("\r\n")
+    path = lines[0].split(" ")[1]
+    headers = {}
+    for line in lines[1:]:
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    return path, headers
+
+
+def switching(headers, accept=None, extra=""):
+    accept = accept or accept_for(headers.get("sec-websocket-key", ""))
+    return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n").encode()
+
+
+def read_frame(conn, timeout=5.0):
+    """(opcode, masked, mask, payload) of the next client frame, or None at EOF or timeout."""
+    conn.settimeout(timeout)
+    buf = b""
+
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            chunk = conn.recv(4096)
+            if not chunk:
+                raise EOFError
+            buf += chunk
+
+    try:
+        need(2)
+        b0, b1 = buf[0], buf[1]
+        n = b1 & 0x7F
+        offset = 2
+        if n == 126:
+            need(4)
+            n = struct.unpack("!H", buf[2:4])[0]
+            offset = 4
+        elif n == 127:
+            need(10)
+            n = struct.unpack("!Q", buf[2:10])[0]
+            offset = 10
+        masked = bool(b1 & 0x80)
+        mask = b""
+        if masked:
+            need(offset + 4)
+            mask = buf[offset:offset + 4]
+            offset += 4
+        need(offset + n)
+        payload = buf[offset:offset + n]
+        if masked:
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return b0 & 0x0F, masked, mask, payload
+    except (EOFError, socket.timeout, OSError):
+        return None
+
+
+def finish_close(conn):
+    """Waits for the client's close frame (answering it if needed), then closes TCP first, as a
+    server does."""
+    for _ in range(16):
+        got = read_frame(conn)
+        if got is None or got[0] == 8:
+            break
+
+
+def hello_ping(conn, headers):
+    # case-39: the 101, a text frame and a ping in one send; then check the pong.
+    conn.sendall(switching(headers) + bytes.fromhex("81 05 48 65 6C 6C 6F") + bytes.fromhex("89 00"))
+    got = read_frame(conn)
+    if got is not None and got[0] == 10 and got[1] and got[3] == b"":
+        conn.sendall(frame(1, "pong ok"))
+    else:
+        conn.sendall(frame(1, f"pong bad: {got!r}"))
+    conn.sendall(close_frame(1000, "scenario done"))
+    finish_close(conn)
+
+
+def dribble(conn, headers):
+    # case-39 variant: the same bytes one per send.
+    data = switching(headers) + bytes.fromhex("81 05 48 65 6C 6C 6F") + bytes.fromhex("89 00")
+    for i in range(len(data)):
+        conn.sendall(data[i:i + 1])
+        time.sleep(0.001)
+    got = read_frame(conn)
+    ok = got is not None and got[0] == 10 and got[1] and got[3] == b""
+    conn.sendall(frame(1, "pong ok" if ok else f"pong bad: {got!r}"))
+    conn.sendall(close_frame(1000, "scenario done"))
+    finish_close(conn)
+
+
+def masked(conn, headers):
+    # case-39 variant: a server must not mask; the client must close with 1002.
+    conn.sendall(switching(headers) + frame(1, "masked", mask=b"\x01\x02\x03\x04"))
+    got = read_frame(conn)
+    if got is not None and got[0] == 8:
+        code = struct.unpack("!H", got[3][:2])[0] if len(got[3]) >= 2 else 1005
+        print(f"masked: client closed with {code}", file=sys.stderr, flush=True)
+
+
+def wrong_accept(conn, headers):
+    conn.sendall(switching(headers, accept=accept_for("not the key")) +
+                 bytes.fromhex("81 05 48 65 6C 6C 6F"))
+    time.sleep(0.5)
+
+
+def content_length_101(conn, headers, extra):
+    # case-40: a 101 that declares a body must still switch protocols after its head.
+    conn.sendall(switching(headers, extra=extra) + frame(1, "after the 101"))
+    conn.sendall(close_frame(1000, "scenario done"))
+    finish_close(conn)
+
+
+def refused(conn, status_line, fields, body):
+    head = f"HTTP/1.1 {status_line}\r\n{fields}Content-Length: {len(body)}\r\n\r\n"
+    conn.sendall(head.encode() + body)
+    time.sleep(0.2)
+
+
+def close_4000(conn, headers):
+    conn.sendall(switching(headers) + frame(1, "one") + close_frame(4000, "scenario over"))
+    finish_close(conn)
+
+
+def silent(conn, headers):
+    # Reads the handshake and never answers; the client's deadline must end it.
+    conn.settimeout(HOLD)
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def half_head(conn, headers):
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: webso")
+    silent(conn, headers)
+
+
+def goes_quiet(conn, headers):
+    # Upgrades, then never sends anything again and never answers pings.
+    conn.sendall(switching(headers))
+    silent(conn, headers)
+
+
+def close_early(conn, headers):
+    pass  # the connection is closed as soon as the handshake was read
+
+
+SCENARIOS = {
+    "/hello-ping": hello_ping,
+    "/dribble": dribble,
+    "/masked": masked,
+    "/wrong-accept": wrong_accept,
+    "/cl-huge": lambda c, h: content_length_101(c, h, "Content-Length: 2147483647\r\n"),
+    "/chunked-101": lambda c, h: content_length_101(c, h, "Transfer-Encoding: chunked\r\n"),
+    "/cl-zero": lambda c, h: content_length_101(c, h, "Content-Length: 0\r\n"),
+    "/json-200": lambda c, h: refused(c, "200 OK", "Content-Type: application/json\r\n",
+                                      b'{"hello":"not an upgrade"}'),
+    "/unauthorized": lambda c, h: refused(
+        c, "401 Unauthorized",
+        "WWW-Authenticate: Bearer realm=\"jobs\"\r\nContent-Type: application/json\r\n",
+        b'{"errors":["token required"]}'),
+    "/big-refusal": lambda c, h: refused(c, "403 Forbidden", "Content-Type: text/plain\r\n",
+                                         b"x" * (1 << 20)),
+    "/close-4000": close_4000,
+    "/silent": silent,
+    "/half-head": half_head,
+    "/goes-quiet": goes_quiet,
+    "/close-early": close_early,
+}
+
+
+def serve(conn):
+    with conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(HOLD)
+        try:
+            path, headers = read_head(conn)
+            if path is None:
+                return
+            scenario = SCENARIOS.get(path.split("?")[0])
+            if scenario is None:
+                refused(conn, "404 Not Found", "", b"no such scenario\n")
+                return
+            scenario(conn, headers)
+        except OSError:
+            pass
+
+
+def main():
+    global HOLD
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lifetime", type=float, default=120.0)
+    parser.add_argument("--hold", type=float, default=30.0)
+    args = parser.parse_args()
+    HOLD = args.hold
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    print(f"port={listener.getsockname()[1]}", flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    deadline = time.monotonic() + args.lifetime
+    while not stopping.is_set() and time.monotonic() < deadline:
+        ready, _, _ = select.select([listener, sys.stdin], [], [], 0.2)
+        if sys.stdin in ready:
+            break
+        if listener in ready:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    listener.close()
+
+
+if __name__ == "__main__":
+    main()
