@@ -6,7 +6,7 @@
 #   3. clang 14, warnings as errors: build, unit tests
 #   4. g++ 12 ASan+UBSan: every test but the consumer projects
 #   5. g++ 12 TSan: the concurrency tests
-#   6. clang 14 libFuzzer targets (ASan+UBSan): each runs 60 s from its seed corpus
+#   6. with SWITCHBOARD_FUZZ=1: clang 14 libFuzzer targets (ASan+UBSan), 60 s each
 # Each step prints its time. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
