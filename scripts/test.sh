@@ -56,6 +56,8 @@ step "clang-tidy" tidy_check
 step "g++ release build" bash scripts/build.sh release -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER=g++ -DSWITCHBOARD_WERROR=ON
 step "g++ release tests" run_ctest build/release
+# A few seconds of the fan-out load tool: fails on lost or repeated messages, never on speed.
+step "bench smoke" bash bench/smoke.sh build/release
 
 step "clang build" bash scripts/build.sh clang -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_COMPILER=clang++-14 -DSWITCHBOARD_WERROR=ON

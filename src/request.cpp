@@ -26,7 +26,12 @@ std::string excerpt(std::string_view text) {
     if (text.size() <= max_shown) {
         return std::string(text);
     }
-    return std::string(text.substr(0, max_shown)) + "...";
+    // Cut before a continuation byte, not inside a character.
+    auto cut = max_shown;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+        --cut;
+    }
+    return std::string(text.substr(0, cut)) + "...";
 }
 
 } // namespace

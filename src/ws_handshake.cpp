@@ -200,7 +200,7 @@ std::optional<early_answer> check_upgrade(const request& req, const websocket_up
     if (!has_token(upgrade, "websocket")) {
         // A plain request to a WebSocket-only route: say what it needs.
         extra.emplace_back("Upgrade", "websocket");
-        extra.emplace_back("Connection", "Upgrade");
+        extra.emplace_back("Connection", "Upgrade, close");
         return early_answer{426, "this route needs a WebSocket upgrade"};
     }
     if (req.version() != 11) {

@@ -17,7 +17,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <span>
 #include <stdexcept>
+#include <tuple>
 
 namespace switchboard {
 
@@ -27,14 +29,81 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// A writer sends everything that piled up in one gathered write, up to these
-// bounds: batches grow under load and stay small when the line is quiet.
+// A writer sends everything that piled up, up to these bounds, copied into
+// runs of at most write_chunk bytes, one system call each: batches grow
+// under load and stay small when the line is quiet (bench/README.md).
 constexpr std::size_t batch_frames = 512;
-constexpr std::size_t batch_bytes = 256 * 1024;
-constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t batch_bytes = std::size_t{256} * 1024;
+constexpr std::size_t write_chunk = std::size_t{64} * 1024;
+constexpr std::size_t read_chunk = std::size_t{16} * 1024;
+// Batch vectors longer than this are freed when the writer goes idle.
+constexpr std::size_t kept_batch = 64;
 
 std::uint16_t sendable_code(std::uint16_t code) {
     return ws::valid_close_code(code) ? code : ws::close_code::normal;
+}
+
+// One read buffer per thread, shared by every session the thread runs: a
+// session holds no read buffer of its own while it waits, and an idle
+// subscriber would otherwise keep most of its memory there. Only used
+// between a read and the parse that follows it, with no suspension between;
+// fetch it after every suspension, since a coroutine may resume on another
+// thread.
+std::span<char> read_scratch() {
+    thread_local std::vector<char> scratch(read_chunk);
+    return scratch;
+}
+
+// Waits until the socket has bytes to read (or has failed) without lending
+// it a buffer: a one-byte peek. Unlike a plain readiness wait, a receive
+// first tries the socket under the reactor's lock, so bytes that arrived
+// just before the wait cannot be missed. `probe` lives in the caller's
+// frame, so the wait adds no coroutine frame of its own.
+auto wait_readable(tcp::socket& socket, char& probe) {
+    return socket.async_receive(asio::buffer(&probe, 1), tcp::socket::message_peek, use_tuple);
+}
+
+// Where a batch is copied to be sent in one call; shared by the sessions a
+// thread runs, since it is only used between the copy and the send.
+std::span<char> write_scratch() {
+    thread_local std::vector<char> scratch(write_chunk);
+    return scratch;
+}
+
+// Sends buffers[0..] through the thread's scratch with non-blocking calls
+// while the socket takes them whole. Returns the index of the first buffer
+// not copied; bytes copied but not taken are left in `unsent`. A buffer
+// larger than the scratch stops the copying: it is sent from where it is.
+std::size_t send_now(tcp::socket& socket, const std::vector<asio::const_buffer>& buffers,
+                     std::string& unsent, boost::system::error_code& ec) {
+    auto scratch = write_scratch();
+    std::size_t next = 0;
+    while (next < buffers.size()) {
+        std::size_t copied = 0;
+        auto end = next;
+        while (end < buffers.size() && copied + buffers[end].size() <= scratch.size()) {
+            std::memcpy(scratch.data() + copied, buffers[end].data(), buffers[end].size());
+            copied += buffers[end].size();
+            ++end;
+        }
+        if (end == next) {
+            break;
+        }
+        auto sent = socket.write_some(asio::buffer(scratch.data(), copied), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec = {};
+            sent = 0;
+        }
+        if (ec) {
+            return next;
+        }
+        next = end;
+        if (sent < copied) {
+            unsent.assign(scratch.data() + sent, copied - sent);
+            break;
+        }
+    }
+    return next;
 }
 
 std::string gap_notice(std::uint64_t missed) {
@@ -226,36 +295,46 @@ void ws_session::handle(ws::event& ev) {
 }
 
 asio::awaitable<void> ws_session::reader() {
-    std::array<char, 4096> sink{};
-    bool parsing = true;
-    for (;;) {
-        while (parsing && in_.size() > 0) {
+    // Parses bytes as they come; false once a close or an error ends parsing.
+    auto parse = [this](std::string_view data) {
+        while (!data.empty()) {
             ws::event ev;
-            auto data = static_cast<const char*>(in_.data().data());
-            auto used = parser_.parse(std::string_view(data, in_.size()), ev);
-            in_.consume(used);
+            data.remove_prefix(parser_.parse(data, ev));
             if (ev.what == ws::event::kind::need_more) {
                 break;
             }
             handle(ev);
             if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
-                parsing = false;
+                return false;
             }
         }
-        if (!parsing || close_requested_) {
-            break;
-        }
+        return true;
+    };
+    char probe = 0;
 
+    // Frames a client sent right behind its handshake; the buffer that
+    // held them is not needed again.
+    bool parsing = parse(std::string_view(static_cast<const char*>(in_.data().data()), in_.size()));
+    in_.consume(in_.size());
+    in_.shrink_to_fit();
+
+    while (parsing && !close_requested_) {
         // Backpressure: when the session function falls behind, stop
         // reading and let TCP slow the peer down.
         while (inbound_.size() >= limits_.max_inbound_messages && !close_requested_) {
             co_await reader_resume_.wait();
         }
         if (close_requested_) {
-            continue;
+            break;
         }
 
-        auto [ec, n] = co_await socket_.async_read_some(in_.prepare(read_chunk), use_tuple);
+        std::size_t n = 0;
+        auto [ec, peeked] = co_await wait_readable(socket_, probe);
+        // Taken after the wait: the coroutine may resume on another thread.
+        auto scratch = read_scratch();
+        if (!ec) {
+            n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+        }
         if (ec) {
             if (!close_requested_) {
                 status_ = {ws::close_code::abnormal, {}};
@@ -268,17 +347,20 @@ asio::awaitable<void> ws_session::reader() {
             stopped_one();
             co_return;
         }
-        in_.commit(n);
         last_heard_ = clock::now();
+        parsing = parse(std::string_view(scratch.data(), n));
     }
 
     // Closing: whatever the peer still sends is read and thrown away until it
     // closes its side or the writer gives up and closes the socket; closing
     // with unread data would reset the connection and could destroy our
     // close frame before the peer reads it.
-    in_.consume(in_.size());
     for (;;) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_tuple);
+        auto [ec, peeked] = co_await wait_readable(socket_, probe);
+        if (!ec) {
+            auto sink = read_scratch();
+            socket_.read_some(asio::buffer(sink.data(), sink.size()), ec);
+        }
         if (ec) {
             break;
         }
@@ -312,6 +394,12 @@ asio::awaitable<void> ws_session::writer() {
     std::string gap;
     std::string close_frame;
     std::vector<asio::const_buffer> buffers;
+    std::vector<asio::const_buffer> rest;
+    std::string unsent;
+    // A write that completed at once is followed by one that may wait, so a
+    // writer that is always fed still lets the other sessions of its thread
+    // run.
+    bool wrote_at_once = false;
 
     for (;;) {
         control.clear();
@@ -380,19 +468,49 @@ asio::awaitable<void> ws_session::writer() {
                 co_await writer_wake_.wait_until(close_deadline_);
                 continue;
             }
+            // Going idle: a burst may have left the batch vectors 8 KiB each,
+            // which an idle subscriber should not keep.
+            if (batch.frames.capacity() > kept_batch) {
+                batch.frames = {};
+                buffers = {};
+                rest = {};
+            }
+            unsent.shrink_to_fit();
+            wrote_at_once = false;
             auto due = next_heartbeat();
             co_await writer_wake_.wait_until(due);
             heartbeat(clock::now());
             continue;
         }
 
-        // A peer that stops reading must not hold the writer forever.
-        writing_ = true;
-        arm_write_deadline(close_frame.empty() && !close_requested_ ? limits_.send_timeout
-                                                                    : limits_.close_timeout);
-        auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
-        writing_ = false;
-        write_deadline_.cancel();
+        // First without waiting: the batch copied into one contiguous run
+        // and sent with one call while the socket takes it. Asio hands at
+        // most 16 buffers to one sendmsg, so a gathered write of small
+        // frames would cost a system call per 16 of them.
+        boost::system::error_code ec;
+        std::size_t next = 0;
+        if (!wrote_at_once) {
+            next = send_now(socket_, buffers, unsent, ec);
+        }
+        wrote_at_once = !ec && next == buffers.size() && unsent.empty();
+        if (!ec && !wrote_at_once) {
+            // What the socket did not take goes out in one gathered write,
+            // which waits; a peer that stops reading must not hold the
+            // writer forever.
+            rest.clear();
+            if (!unsent.empty()) {
+                rest.emplace_back(asio::buffer(unsent));
+            }
+            rest.insert(rest.end(), buffers.begin() + static_cast<std::ptrdiff_t>(next),
+                        buffers.end());
+            writing_ = true;
+            arm_write_deadline(close_frame.empty() && !close_requested_ ? limits_.send_timeout
+                                                                        : limits_.close_timeout);
+            std::tie(ec, std::ignore) = co_await asio::async_write(socket_, rest, use_tuple);
+            writing_ = false;
+            write_deadline_.cancel();
+            unsent.clear();
+        }
         if (ec) {
             if (!close_requested_ && !close_received_) {
                 status_ = {ws::close_code::abnormal, {}};
@@ -445,6 +563,8 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
                                      token.chosen_subprotocol(), leftover_bytes, conn.id);
     leftover.consume(leftover.size());
+    // The HTTP read buffer stays idle for the rest of the connection.
+    leftover.shrink_to_fit();
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -456,12 +576,16 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         session->join(*key.channels, key.key);
     }
 
-    auto response = switching_protocols(req, token, options.server_header);
-    conn.stream.expires_after(options.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
-    conn.stream.expires_never();
-    if (ec) {
-        co_return;
+    // The 101 is written from a block, so its text is freed before the
+    // session starts rather than kept for the connection's lifetime.
+    {
+        auto response = switching_protocols(req, token, options.server_header);
+        conn.stream.expires_after(options.write_timeout);
+        auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
+        conn.stream.expires_never();
+        if (ec) {
+            co_return;
+        }
     }
     log(log_level::debug, "websocket_open id={} target={}", conn.id, req.target());
 
@@ -492,6 +616,11 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
 }
 
 void ws_session::launch() {
+    // The writer first tries to send without waiting, and a read follows a
+    // peek that saw bytes: neither may block the thread.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+
     auto executor = socket_.get_executor();
     auto report = [id = id_](const char* part) {
         return [id, part](const std::exception_ptr& e) {

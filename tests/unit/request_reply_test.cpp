@@ -209,3 +209,39 @@ TEST(log, lines_below_the_level_are_never_formatted) {
 }
 
 } // namespace
+
+namespace {
+
+// Found by fuzz_http_request: a 400 quoting a client's bytes cut them inside
+// a character, and the error body was not valid UTF-8.
+TEST(reply, error_body_is_valid_utf8_whatever_the_message) {
+    auto body = sb::error_body({std::string("bad \xff\xfe value \xc3"), "caf\xc3\xa9"});
+    EXPECT_EQ(body,
+              "{\"errors\":[\"bad \xef\xbf\xbd\xef\xbf\xbd value \xef\xbf\xbd\",\"caf\xc3\xa9\"]}");
+}
+
+TEST(request, long_bad_parameter_is_cut_at_a_character_boundary) {
+    sb::request::parts p;
+    p.path_params = {{"id", std::string(63, 'a') + "\xc3\xa9" + "zzz"}};
+    sb::request req(std::move(p));
+    try {
+        (void)req.param<int>("id");
+        FAIL() << "no exception";
+    } catch (const sb::http_error& e) {
+        EXPECT_NE(e.messages().at(0).find(std::string(63, 'a') + "...'"), std::string::npos)
+            << e.messages().at(0);
+    }
+}
+
+// Found by fuzz_http_request: a control character in a reply header value.
+TEST(reply, header_with_any_control_character_is_refused) {
+    sb::reply r;
+    EXPECT_THROW(r.header("X-A", "a\x03"
+                                 "b"),
+                 std::invalid_argument);
+    EXPECT_THROW(r.header("X-A", "a\x7f"), std::invalid_argument);
+    r.header("X-A", "tab\tis fine");
+    EXPECT_EQ(r.headers().size(), 1U);
+}
+
+} // namespace
