@@ -1,5 +1,7 @@
 #include "http_exchange.hpp"
 
+#include "header_text.hpp"
+
 #include <switchboard/log.hpp>
 
 #include <boost/beast/core/string.hpp>
@@ -15,29 +17,9 @@ namespace {
 
 using boost::beast::iequals;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 std::vector<std::string_view> split_list(std::string_view list) {
     std::vector<std::string_view> items;
-    while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = trim(list.substr(0, comma));
-        if (!item.empty()) {
-            items.push_back(item);
-        }
-        if (comma == std::string_view::npos) {
-            break;
-        }
-        list.remove_prefix(comma + 1);
-    }
+    append_list_items(list, items);
     return items;
 }
 
@@ -97,8 +79,8 @@ std::optional<early_answer> check_head(const http::request_header<>& head) {
     }
 
     auto expect = head.find(http::field::expect);
-    if (expect != head.end() &&
-        (head.count(http::field::expect) > 1 || !iequals(trim(expect->value()), "100-continue"))) {
+    if (expect != head.end() && (head.count(http::field::expect) > 1 ||
+                                 !iequals(trim_ows(expect->value()), "100-continue"))) {
         return early_answer{417, "only Expect: 100-continue is supported"};
     }
     return std::nullopt;
@@ -109,7 +91,7 @@ bool expects_body(const http::request_header<>& head) {
         return true;
     }
     auto length = head.find(http::field::content_length);
-    return length != head.end() && trim(length->value()) != "0";
+    return length != head.end() && trim_ows(length->value()) != "0";
 }
 
 routing route_head(const router& routes, const http::request_header<>& head) {

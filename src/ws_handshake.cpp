@@ -1,5 +1,7 @@
 #include "ws_handshake.hpp"
 
+#include "header_text.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -22,16 +24,6 @@ bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && lower(a) == lower(b);
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 /// Every comma-separated token of every header line with that name.
 std::vector<std::string_view> header_tokens(const request& req, std::string_view name) {
     std::vector<std::string_view> tokens;
@@ -39,18 +31,7 @@ std::vector<std::string_view> header_tokens(const request& req, std::string_view
         if (!iequals(key, name)) {
             continue;
         }
-        std::string_view rest = value;
-        while (!rest.empty()) {
-            auto comma = rest.find(',');
-            auto token = trim(rest.substr(0, comma));
-            if (!token.empty()) {
-                tokens.push_back(token);
-            }
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            rest.remove_prefix(comma + 1);
-        }
+        append_list_items(value, tokens);
     }
     return tokens;
 }
@@ -210,19 +191,19 @@ std::optional<early_answer> check_upgrade(const request& req, const websocket_up
         return early_answer{400, "the Connection header must contain \"upgrade\""};
     }
     auto version = req.header("Sec-WebSocket-Version");
-    if (header_count(req, "Sec-WebSocket-Version") != 1 || trim(*version) != "13") {
+    if (header_count(req, "Sec-WebSocket-Version") != 1 || trim_ows(*version) != "13") {
         extra.emplace_back("Sec-WebSocket-Version", "13");
         return early_answer{426, "unsupported WebSocket version; this server speaks 13"};
     }
     auto key = req.header("Sec-WebSocket-Key");
-    if (header_count(req, "Sec-WebSocket-Key") != 1 || !valid_key(trim(*key))) {
+    if (header_count(req, "Sec-WebSocket-Key") != 1 || !valid_key(trim_ows(*key))) {
         return early_answer{400, "missing or malformed Sec-WebSocket-Key"};
     }
 
     if (auto origin = req.header("Origin")) {
         const auto& allowed = token.origins() ? *token.origins() : server_origins;
         if (header_count(req, "Origin") != 1 ||
-            !origin_allowed(trim(*origin), req.header("Host").value_or(""), allowed)) {
+            !origin_allowed(trim_ows(*origin), req.header("Host").value_or(""), allowed)) {
             return early_answer{403, "origin not allowed"};
         }
     }
@@ -242,7 +223,7 @@ std::string switching_protocols(const request& req, const websocket_upgrade& tok
                       "Upgrade: websocket\r\n"
                       "Connection: Upgrade\r\n"
                       "Sec-WebSocket-Accept: ";
-    out += accept_key(trim(req.header("Sec-WebSocket-Key").value_or("")));
+    out += accept_key(trim_ows(req.header("Sec-WebSocket-Key").value_or("")));
     out += "\r\n";
     if (!token.chosen_subprotocol().empty()) {
         out += "Sec-WebSocket-Protocol: " + token.chosen_subprotocol() + "\r\n";

@@ -1,5 +1,6 @@
 #include "ws_session.hpp"
 
+#include "header_text.hpp"
 #include "ws_handshake.hpp"
 
 #include <switchboard/log.hpp>
@@ -688,24 +689,9 @@ std::vector<std::string> offered_subprotocols(const request& req) {
         if (name.size() != 22 || !boost::beast::iequals(name, "Sec-WebSocket-Protocol")) {
             continue;
         }
-        std::string_view rest = value;
-        while (!rest.empty()) {
-            auto comma = rest.find(',');
-            auto item = rest.substr(0, comma);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-                item.remove_prefix(1);
-            }
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-                item.remove_suffix(1);
-            }
-            if (!item.empty()) {
-                offered.emplace_back(item);
-            }
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            rest.remove_prefix(comma + 1);
-        }
+        std::vector<std::string_view> items;
+        detail::append_list_items(value, items);
+        offered.insert(offered.end(), items.begin(), items.end());
     }
     return offered;
 }
