@@ -491,6 +491,14 @@ client_response_seeds = {
     "body-truncated": answer(flags=2) + with_length("HTTP/1.1 500 Oops\n", "y" * 1100),
     "head-too-large": answer() + b"HTTP/1.1 200 OK\r\nX: " + b"a" * 2100,
     "bad-status-line": answer() + b"HTTP/1.1 2x0 OK\r\n\r\n",
+    # Found by this target: a status outside 100-599 was taken, and an error message was cut
+    # inside a character at the client's 512-byte limit.
+    "status-011": answer() + with_length("HTTP/1.1 011 Odd\n", "hi"),
+    "status-600": answer() + with_length("HTTP/1.1 600 Odd\n", ""),
+    "error-message-cut-inside-character": answer() + with_length(
+        "HTTP/1.1 400 Bad Request\nContent-Type: application/json\n",
+        '{"errors":["' + "x" * 511 + '\u00e9\u00e9\u00e9"]}',
+    ),
     "closed-early": answer() + b"HTTP/1.1 200 OK\r\nContent-Le",
     "keep-alive-then-next": answer()
     + with_length("HTTP/1.1 200 OK\n", "a")

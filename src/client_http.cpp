@@ -1,6 +1,7 @@
 // The REST client: one exchange at a time per connection, connections kept per host:port.
 #include "client_net.hpp"
 #include "client_wire.hpp"
+#include "text.hpp"
 
 #include <switchboard/client.hpp>
 #include <switchboard/log.hpp>
@@ -359,7 +360,7 @@ detail::decode_settings http_client::settings() const {
 
 std::optional<std::string_view> client_response::header(std::string_view name) const {
     for (const auto& [key, value] : headers) {
-        if (detail::wire::iequals(key, name)) {
+        if (detail::iequals(key, name)) {
             return std::string_view(value);
         }
     }

@@ -1,5 +1,6 @@
 #include "client_wire.hpp"
 
+#include "header_text.hpp"
 #include "ws_handshake.hpp"
 
 #include <switchboard/json.hpp>
@@ -31,16 +32,6 @@ bool is_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
         return is_token_char(static_cast<unsigned char>(c));
     });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 // A field we write must not let its value start a new line: that would let whoever chose the
@@ -93,40 +84,11 @@ std::string base64(const unsigned char* data, std::size_t size) {
 } // namespace
 
 std::string capped(std::string_view text, std::size_t limit) {
-    return std::string(text.substr(0, limit));
+    return std::string(utf8_prefix(text, limit));
 }
 
 std::string shown_url(const url_parts& url) {
     return url.scheme + "://" + url.authority() + url.target;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::vector<std::string_view> header_tokens(const header_list& headers, std::string_view name) {
-    std::vector<std::string_view> tokens;
-    for (const auto& [key, value] : headers) {
-        if (!iequals(key, name)) {
-            continue;
-        }
-        std::string_view rest = value;
-        while (!rest.empty()) {
-            const auto comma = rest.find(',');
-            const auto token = trim(rest.substr(0, comma));
-            if (!token.empty()) {
-                tokens.push_back(token);
-            }
-            if (comma == std::string_view::npos) {
-                break;
-            }
-            rest.remove_prefix(comma + 1);
-        }
-    }
-    return tokens;
 }
 
 // Requests
@@ -274,7 +236,13 @@ private:
     }
 
     void on_response_impl(int code, boost::beast::string_view reason, int version,
-                          error_code&) override {
+                          error_code& ec) override {
+        // Beast takes any three digits; RFC 9110 gives status codes the range 100-599, and a
+        // code outside it has no class a client could fall back on, so the answer is malformed.
+        if (code < 100 || code > 599) {
+            ec = http::error::bad_status;
+            return;
+        }
         owner_.response_.status = code;
         owner_.response_.reason.assign(reason.data(), reason.size());
         owner_.version_ = static_cast<unsigned>(version);
@@ -506,9 +474,7 @@ std::optional<std::string> upgrade_reader::check_101() {
     }
 
     auto has = [&](std::string_view name, std::string_view token) {
-        const auto tokens = header_tokens(headers, name);
-        return std::any_of(tokens.begin(), tokens.end(),
-                           [&](std::string_view t) { return iequals(t, token); });
+        return has_token(header_tokens(headers, name), token);
     };
     if (!has("Upgrade", "websocket")) {
         return "101 response without \"Upgrade: websocket\"";
@@ -520,7 +486,7 @@ std::optional<std::string> upgrade_reader::check_101() {
     std::vector<std::string_view> accepts;
     for (const auto& [name, value] : headers) {
         if (iequals(name, "Sec-WebSocket-Accept")) {
-            accepts.push_back(trim(value));
+            accepts.push_back(trim_ows(value));
         }
     }
     if (accepts.size() != 1 || accepts.front() != expected_accept_) {

@@ -176,16 +176,11 @@ private:
 /// Fills `out` from OpenSSL's CSPRNG; throws std::runtime_error when it cannot.
 void random_bytes(unsigned char* out, std::size_t size);
 
-/// The first `limit` bytes of `text`: what an error keeps of a peer's text.
+/// At most `limit` bytes of `text`, cut at a character boundary: what an error keeps of a
+/// peer's text.
 std::string capped(std::string_view text, std::size_t limit);
 
 /// "scheme://host:port/target", the URL as error messages and logs show it.
 std::string shown_url(const url_parts& url);
-
-/// Case-insensitive comparison of ASCII header names and tokens.
-bool iequals(std::string_view a, std::string_view b) noexcept;
-
-/// Every comma-separated, trimmed, non-empty token of every field named `name`.
-std::vector<std::string_view> header_tokens(const header_list& headers, std::string_view name);
 
 } // namespace switchboard::detail::wire

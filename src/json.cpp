@@ -1,5 +1,7 @@
 #include <switchboard/json.hpp>
 
+#include "text.hpp"
+
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
@@ -44,15 +46,9 @@ constexpr std::size_t max_quoted_bytes = 64;
 // Copies text a client sent into a message: cut at a UTF-8 boundary, with quotes, backslashes
 // and control characters escaped, so the message stays one short printable line.
 void append_client_text(std::string& out, std::string_view text, char quote) {
-    std::size_t length = text.size();
-    if (length > max_quoted_bytes) {
-        length = max_quoted_bytes;
-        while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80)
-            --length;
-    }
-
+    const std::string_view shown = detail::utf8_prefix(text, max_quoted_bytes);
     out += quote;
-    for (const char c : text.substr(0, length)) {
+    for (const char c : shown) {
         const auto byte = static_cast<unsigned char>(c);
         if (c == quote || c == '\\') {
             out += '\\';
@@ -67,7 +63,7 @@ void append_client_text(std::string& out, std::string_view text, char quote) {
         }
     }
     out += quote;
-    if (length < text.size())
+    if (shown.size() < text.size())
         out += "...";
 }
 

@@ -1,5 +1,7 @@
 #include <switchboard/request.hpp>
 
+#include "text.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -12,12 +14,7 @@ namespace switchboard {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
+using detail::iequals;
 
 // Parameter text goes back to the client inside an error message: keep it
 // short so a huge value does not become a huge response.
@@ -26,12 +23,7 @@ std::string excerpt(std::string_view text) {
     if (text.size() <= max_shown) {
         return std::string(text);
     }
-    // Cut before a continuation byte, not inside a character.
-    auto cut = max_shown;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-        --cut;
-    }
-    return std::string(text.substr(0, cut)) + "...";
+    return std::string(detail::utf8_prefix(text, max_shown)) + "...";
 }
 
 } // namespace

@@ -20,31 +20,10 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && lower(a) == lower(b);
-}
-
-/// Every comma-separated token of every header line with that name.
-std::vector<std::string_view> header_tokens(const request& req, std::string_view name) {
-    std::vector<std::string_view> tokens;
-    for (const auto& [key, value] : req.headers()) {
-        if (!iequals(key, name)) {
-            continue;
-        }
-        append_list_items(value, tokens);
-    }
-    return tokens;
-}
-
 std::size_t header_count(const request& req, std::string_view name) {
     return static_cast<std::size_t>(
         std::count_if(req.headers().begin(), req.headers().end(),
                       [&](const auto& field) { return iequals(field.first, name); }));
-}
-
-bool has_token(const std::vector<std::string_view>& tokens, std::string_view wanted) {
-    return std::any_of(tokens.begin(), tokens.end(),
-                       [&](std::string_view t) { return iequals(t, wanted); });
 }
 
 /// A key is the base64 of 16 bytes: 22 alphabet characters and "==".
@@ -177,7 +156,7 @@ std::optional<early_answer> check_upgrade(const request& req, const websocket_up
         return early_answer{400, "a WebSocket upgrade must use GET"};
     }
 
-    auto upgrade = header_tokens(req, "Upgrade");
+    auto upgrade = header_tokens(req.headers(), "Upgrade");
     if (!has_token(upgrade, "websocket")) {
         // A plain request to a WebSocket-only route: say what it needs.
         extra.emplace_back("Upgrade", "websocket");
@@ -187,7 +166,7 @@ std::optional<early_answer> check_upgrade(const request& req, const websocket_up
     if (req.version() != 11) {
         return early_answer{400, "a WebSocket upgrade needs HTTP/1.1"};
     }
-    if (!has_token(header_tokens(req, "Connection"), "upgrade")) {
+    if (!has_token(header_tokens(req.headers(), "Connection"), "upgrade")) {
         return early_answer{400, "the Connection header must contain \"upgrade\""};
     }
     auto version = req.header("Sec-WebSocket-Version");
@@ -209,7 +188,8 @@ std::optional<early_answer> check_upgrade(const request& req, const websocket_up
     }
 
     const auto& chosen = token.chosen_subprotocol();
-    if (!chosen.empty() && !has_token(header_tokens(req, "Sec-WebSocket-Protocol"), chosen)) {
+    if (!chosen.empty() &&
+        !has_token(header_tokens(req.headers(), "Sec-WebSocket-Protocol"), chosen)) {
         // The handler picked something the client did not offer: a bug in
         // the route, not in the request.
         return early_answer{500, "internal server error"};

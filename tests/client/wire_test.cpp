@@ -170,6 +170,20 @@ TEST(client_error_body, caps_how_many_messages_and_how_long) {
     EXPECT_EQ(errors.front().size(), 512U);
 }
 
+TEST(client_error_body, a_long_message_is_cut_between_characters_not_inside_one) {
+    // 511 ASCII bytes and then a two-byte character: a cut at 512 bytes would keep half of it.
+    const std::string message = std::string(511, 'x') + "\u00e9\u00e9\u00e9";
+    auto errors = wire::errors_from_body(R"({"errors":[")" + message + R"("]})");
+    ASSERT_EQ(errors.size(), 1U);
+    EXPECT_EQ(errors.front(), std::string(511, 'x'));
+
+    // A three-byte character straddling the limit goes whole, the text before it stays.
+    const std::string euro = std::string(510, 'y') + "\xE2\x82\xAC" + "z";
+    EXPECT_EQ(wire::capped(euro, 512), std::string(510, 'y'));
+    EXPECT_EQ(wire::capped(euro, 513), euro.substr(0, 513));
+    EXPECT_EQ(wire::capped("short", 512), "short");
+}
+
 // Responses
 
 TEST(client_response_reader, reads_a_content_length_body_fed_one_byte_at_a_time) {
@@ -284,6 +298,19 @@ TEST(client_response_reader, malformed_status_line_is_bad_response) {
     reader garbage(8192, 1024, reader::body_mode::limit);
     garbage.feed("SSH-2.0-OpenSSH_9.2\r\n");
     EXPECT_TRUE(garbage.failed());
+}
+
+TEST(client_response_reader, a_status_outside_100_to_599_is_bad_response) {
+    for (const std::string_view status : {"011", "099", "600", "999"}) {
+        reader r(8192, 1024, reader::body_mode::limit);
+        r.feed("HTTP/1.1 " + std::string(status) + " Odd\r\nContent-Length: 0\r\n\r\n");
+        ASSERT_TRUE(r.failed()) << status;
+        EXPECT_EQ(r.error(), sb::client_errc::bad_response) << status;
+    }
+    reader edge(8192, 1024, reader::body_mode::limit);
+    edge.feed("HTTP/1.1 599 Edge\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_TRUE(edge.done());
+    EXPECT_EQ(edge.response().status, 599);
 }
 
 TEST(client_response_reader, keep_alive_follows_version_and_connection) {
