@@ -15,18 +15,9 @@ import peer
 BINARY = None
 
 
-class HttpBasics(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = peer.Server(BINARY, "--header-limit", 2048, "--body-limit", 4096,
-                                 "--head-timeout-ms", 1000, verbose=True)
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        if code != 0:
-            raise AssertionError(f"server exited with {code}")
+class HttpBasics(peer.ServerTest):
+    server_args = ("--header-limit", 2048, "--body-limit", 4096, "--head-timeout-ms", 1000)
+    verbose = True
 
     def assert_json_error(self, response, status, fragment=None):
         self.assertEqual(response.status, status, response.body)
@@ -121,6 +112,41 @@ class HttpBasics(unittest.TestCase):
         self.assertEqual(peer.get(self.port, "/files/..%252f..%252fetc").json()["value"],
                          "..%2f..%2fetc")
         self.assert_json_error(peer.get(self.port, "/files/a/b"), 404)
+
+    # case-24: every traversal spelling reaches the handler as one parameter,
+    # decoded exactly once, or matches no route at all.
+    def test_traversal_spellings_stay_one_parameter_decoded_once(self):
+        for target, value in (("/files/..%2f..%2fetc%2fpasswd", "../../etc/passwd"),
+                              ("/files/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "../../etc/passwd"),
+                              ("/files/..%5c..%5cetc%5cpasswd", "..\\..\\etc\\passwd"),
+                              ("/files/..%252f..%252f..%252fetc%252fpasswd",
+                               "..%2f..%2f..%2fetc%2fpasswd"),
+                              ("/files/a%2fb", "a/b"),
+                              ("/files/%2e%2e", "..")):
+            with self.subTest(target=target):
+                r = peer.get(self.port, target)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(r.json()["value"], value)
+
+    def test_raw_dot_segments_and_empty_segments_match_no_route(self):
+        for target in ("/files/../../etc/passwd", "/files//etc/passwd", "/files/./a",
+                       "/files/../health"):
+            with self.subTest(target=target):
+                out = subprocess.run(["curl", "-sS", "--path-as-is", "-i",
+                                      f"http://127.0.0.1:{self.port}{target}"],
+                                     capture_output=True, timeout=20, check=True).stdout
+                self.assertTrue(out.startswith(b"HTTP/1.1 404") or out.startswith(b"HTTP/1.1 400"),
+                                out[:60])
+                self.assertNotIn(b"root:", out)
+                self.assertIn(b'{"errors":', out)
+
+    def test_traversal_in_a_channel_name_is_400_json(self):
+        for target in ("/channels/..%2fadmin/publish", "/channels/a%2f..%2fb/publish",
+                       "/channels/%252e%252e/publish", "/channels/%2e%2e/publish",
+                       "/channels/..%5cadmin/publish"):
+            with self.subTest(target=target):
+                self.assert_json_error(peer.post(self.port, target, "{}"), 400, "channel names")
+        self.assertEqual(peer.post(self.port, "/channels/a%2fb/publish", "{}").status, 202)
 
     def test_repeated_query_keys_give_a_list(self):
         r = peer.get(self.port, "/query?tag=a&tag=b%20c&tag=d+e&other=1")
@@ -323,5 +349,5 @@ class ConnectionLimits(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = peer.BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -227,6 +227,59 @@ awaitable<sb::reply> partner_socket(sb::request&) {
     co_return sb::reply::upgrade(std::move(token));
 }
 
+/// Channels named by the client (case-24): checked with valid_channel_name
+/// in the path of a subscribe or publish, and in subscribe messages.
+std::string checked_channel(sb::request& req) {
+    auto name = std::string(req.param("name"));
+    if (!sb::valid_channel_name(name)) {
+        throw sb::http_error(400, std::string(sb::channel_name_rule));
+    }
+    return "channel:" + name;
+}
+
+struct channel_view {
+    std::string type;
+    std::string channel;
+};
+BOOST_DESCRIBE_STRUCT(channel_view, (), (type, channel))
+
+awaitable<sb::reply> subscribe_channel(sb::request& req) {
+    auto key = checked_channel(req);
+    co_return sb::reply::upgrade(sb::websocket_upgrade(job_session)
+                                     .send_first_json(channel_view{"subscribed", key})
+                                     .join(*hub.events, key)
+                                     .limits(hub.limits));
+}
+
+awaitable<sb::reply> publish_channel(sb::request& req) {
+    auto key = checked_channel(req);
+    hub.events->publish(key, boost::json::serialize(req.json<boost::json::value>()));
+    co_return sb::reply::json(count_view{hub.events->subscriber_count(key)}, 202);
+}
+
+struct subscribe_message {
+    std::string subscribe;
+};
+BOOST_DESCRIBE_STRUCT(subscribe_message, (), (subscribe))
+
+/// Joins every channel the client names in {"subscribe": NAME}; a bad name
+/// closes the session with 1008 and the rule.
+awaitable<void> channels_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read_json<subscribe_message>()) {
+        if (!sb::valid_channel_name(message->subscribe)) {
+            ws.close(1008, sb::channel_name_rule);
+            co_return;
+        }
+        auto key = "channel:" + message->subscribe;
+        ws.join(*hub.events, key);
+        ws.send_json(channel_view{"subscribed", key});
+    }
+}
+
+awaitable<sb::reply> channels_socket(sb::request&) {
+    co_return sb::reply::upgrade(sb::websocket_upgrade(channels_session).limits(hub.limits));
+}
+
 long arg_value(const std::vector<std::string>& args, std::string_view name, long fallback) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
         if (args[i] == name) {
@@ -281,6 +334,9 @@ int main(int argc, char** argv) {
         .post("/echo", echo)
         .post("/echo/lenient", echo, lenient)
         .post("/echo/small", echo, small_body)
+        .get("/channels/:name/subscribe", subscribe_channel)
+        .post("/channels/:name/publish", publish_channel)
+        .get("/ws/channels", channels_socket)
         .post("/json/any", any_json)
         .get("/jobs/:jobid", job)
         .get("/jobs/overview", overview)
