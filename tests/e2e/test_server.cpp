@@ -311,6 +311,12 @@ int main(int argc, char** argv) {
     lenient.json.allow_unknown_fields = true;
     sb::route_options small_body;
     small_body.body_limit = 16;
+    // State-changing requests from other sites: any for a public API, a
+    // partner's only for another route (docs/http.md, "Origin").
+    sb::route_options public_api;
+    public_api.allowed_origins = std::vector<std::string>{"*"};
+    sb::route_options partner_only;
+    partner_only.allowed_origins = std::vector<std::string>{"https://partner.example"};
 
     hub.limits.max_message = static_cast<std::size_t>(arg_value(args, "--ws-max-message", 65536));
     hub.limits.max_outbound_bytes =
@@ -334,6 +340,8 @@ int main(int argc, char** argv) {
         .post("/echo", echo)
         .post("/echo/lenient", echo, lenient)
         .post("/echo/small", echo, small_body)
+        .post("/echo/public", echo, public_api)
+        .put("/echo/partner", echo, partner_only)
         .get("/channels/:name/subscribe", subscribe_channel)
         .post("/channels/:name/publish", publish_channel)
         .get("/ws/channels", channels_socket)
