@@ -252,6 +252,22 @@ class Handshake(ServerCase):
                 r = self.handshake("/ws/partner", headers={"Origin": origin})
                 self.assertEqual(r.status, status)
 
+    def test_fillers_before_the_upgrade_fields_and_heads_around_the_limit(self):
+        # case-27: the upgrade logic never runs on a truncated header set,
+        # wherever the fillers stand. Heads a little under the 8 KiB limit
+        # pass, a little over get 431 (Beast enforces the limit to within the
+        # bytes of one parse step, so the margins are not a single byte).
+        fillers = "".join(f"x{i:04d}: x\r\n" for i in range(2000)).encode()
+        raw = peer.upgrade_request("/ws/echo").replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\n" + fillers, 1)
+        self.assert_refused(peer.exchange(self.port, raw), [431])
+        base = len(peer.upgrade_request("/ws/echo", {"X-Pad": ""}))
+        for size, status in ((8192 - 256, 101), (8192 + 256, 431)):
+            with self.subTest(size=size):
+                raw = peer.upgrade_request("/ws/echo", {"X-Pad": "p" * (size - base)})
+                self.assertEqual(len(raw), size)
+                self.assertEqual(peer.exchange(self.port, raw, head_only=True).status, status)
+        self.assertEqual(self.handshake().status, 101)
+
     def test_subprotocol_is_echoed_only_when_offered_and_spoken(self):
         r = self.handshake(headers={"Sec-WebSocket-Protocol": "chat.v3, chat.v2, chat.v1"})
         self.assertEqual(r.header("sec-websocket-protocol"), "chat.v2")
