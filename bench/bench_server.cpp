@@ -5,6 +5,9 @@
 //   GET /topics/:key/subscribe    WebSocket: every payload published to key, as text
 //   GET /publish                  WebSocket: each text message "key payload" publishes payload
 //
+// Keys come from clients, so both routes check them with valid_channel_name: a bad one gets
+// 400 before the upgrade, or closes the publisher with 1008.
+//
 // bench/run.sh runs it beside a Node `ws` server that speaks the same
 // protocol (bench/peers/server.js).
 #include <switchboard/log.hpp>
@@ -64,13 +67,22 @@ awaitable<void> publisher_session(sb::websocket& ws) {
             ws.close(1008, "expected \"key payload\"");
             co_return;
         }
-        channels->publish(text.substr(0, space), text.substr(space + 1));
+        const auto key = text.substr(0, space);
+        if (!sb::valid_channel_name(key)) {
+            ws.close(1008, sb::channel_name_rule);
+            co_return;
+        }
+        channels->publish(key, text.substr(space + 1));
     }
 }
 
 awaitable<sb::reply> subscribe(sb::request& req) {
+    auto key = std::string(req.param("key"));
+    if (!sb::valid_channel_name(key)) {
+        co_return sb::reply::error(400, std::string(sb::channel_name_rule));
+    }
     co_return sb::reply::upgrade(sb::websocket_upgrade(subscriber_session)
-                                     .join(*channels, std::string(req.param("key")))
+                                     .join(*channels, std::move(key))
                                      .limits(subscriber_limits()));
 }
 

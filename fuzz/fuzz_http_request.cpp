@@ -279,6 +279,9 @@ private:
         if (!early && routed.answer) {
             early = routed.answer;
         }
+        if (!early) {
+            early = sb::detail::check_origin(head, *routed.entry, options_);
+        }
         std::size_t limit = options_.body_limit;
         if (!early) {
             limit = routed.entry->options.body_limit.value_or(options_.body_limit);

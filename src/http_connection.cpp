@@ -172,6 +172,9 @@ private:
             early = routed.answer;
         }
         if (!early) {
+            early = check_origin(head, *routed.entry, options_);
+        }
+        if (!early) {
             // Content-Length is checked here rather than by the parser, so
             // that a route's own limit applies; chunked bodies are counted
             // by the parser as they arrive.

@@ -1,6 +1,7 @@
 #include "http_exchange.hpp"
 
 #include "header_text.hpp"
+#include "ws_handshake.hpp"
 
 #include <switchboard/log.hpp>
 
@@ -82,6 +83,28 @@ std::optional<early_answer> check_head(const http::request_header<>& head) {
     if (expect != head.end() && (head.count(http::field::expect) > 1 ||
                                  !iequals(trim_ows(expect->value()), "100-continue"))) {
         return early_answer{417, "only Expect: 100-continue is supported"};
+    }
+    return std::nullopt;
+}
+
+std::optional<early_answer> check_origin(const http::request_header<>& head,
+                                         const route_entry& entry, const server_options& options) {
+    // RFC 9110 9.2.1: these are the safe methods, which must not change state.
+    const auto method = head.method();
+    if (method == http::verb::get || method == http::verb::head || method == http::verb::options ||
+        method == http::verb::trace) {
+        return std::nullopt;
+    }
+
+    const auto origins = head.count(http::field::origin);
+    if (origins == 0) {
+        return std::nullopt;
+    }
+    const auto& allowed =
+        entry.options.allowed_origins ? *entry.options.allowed_origins : options.allowed_origins;
+    if (origins > 1 || !origin_allowed(trim_ows(head[http::field::origin]),
+                                       trim_ows(head[http::field::host]), allowed)) {
+        return early_answer{403, "origin not allowed"};
     }
     return std::nullopt;
 }

@@ -53,6 +53,15 @@ struct routing {
 };
 routing route_head(const router& routes, const http::request_header<>& head);
 
+/// For a state-changing request (every method but GET, HEAD, OPTIONS and
+/// TRACE) that carries an Origin: 403 unless the route's allowed origins,
+/// or else the server's, allow it, compared as the WebSocket handshake
+/// compares them (origin_allowed). A browser sends Origin with such
+/// requests, and a page on another site must not make them with the
+/// visitor's cookies; a request without Origin is not from a browser page.
+std::optional<early_answer> check_origin(const http::request_header<>& head,
+                                         const route_entry& entry, const server_options& options);
+
 /// Whether the request carries a body at all (Content-Length > 0 or chunked).
 bool expects_body(const http::request_header<>& head);
 

@@ -89,6 +89,30 @@ struct registry_core : std::enable_shared_from_this<registry_core> {
 
 } // namespace detail
 
+bool valid_channel_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_channel_name) {
+        return false;
+    }
+
+    // Segment by segment: each is non-empty, of allowed characters, and not a relative step.
+    auto allowed = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.' || c == '~';
+    };
+    for (;;) {
+        const auto slash = name.find('/');
+        const auto segment = name.substr(0, slash);
+        if (segment.empty() || segment == "." || segment == ".." ||
+            !std::all_of(segment.begin(), segment.end(), allowed)) {
+            return false;
+        }
+        if (slash == std::string_view::npos) {
+            return true;
+        }
+        name.remove_prefix(slash + 1);
+    }
+}
+
 registry::registry(boost::asio::io_context& context, registry_options options)
     : core_(std::make_shared<detail::registry_core>(context, options.shards)) {
 }

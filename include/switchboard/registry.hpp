@@ -27,6 +27,29 @@ struct registry_options {
     std::size_t shards = 16;
 };
 
+/// The longest name valid_channel_name() accepts, in bytes.
+inline constexpr std::size_t max_channel_name = 128;
+
+/// The rule valid_channel_name() applies, worded for a client: short enough for the reason of a
+/// close frame, so a 400 body and a WebSocket close can both carry it.
+inline constexpr std::string_view channel_name_rule =
+    "channel names are 1-128 characters of A-Z a-z 0-9 - _ . ~ in segments separated by one /, "
+    "none of them . or ..";
+
+/// Whether a channel name a client chose is safe to use as a registry key, or anywhere a key
+/// might later become a path, a Redis channel or a log field: 1 to max_channel_name bytes of
+/// ASCII letters, digits, `-`, `_`, `.` and `~`, in segments separated by single `/`, with no
+/// segment empty, `.` or `..`.
+///
+/// "job/7", "prices/EUR-USD" and "room.lobby" pass. "../admin", "a/../b", "/a", "a/", "a//b",
+/// "%2e%2e" (no `%`: a name is never decoded a second time), "", spaces, control characters and
+/// anything outside ASCII do not.
+///
+/// The registry itself takes any key, since the keys an application builds (like "job/" + id)
+/// are its own business: check the ones that come from a client, and refuse the request (400)
+/// or close the session (1008) with channel_name_rule when this is false.
+bool valid_channel_name(std::string_view name) noexcept;
+
 /// Counters since the registry was made; read them at any time.
 struct registry_stats {
     std::uint64_t published = 0; ///< publish calls

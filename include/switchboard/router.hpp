@@ -11,7 +11,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace switchboard {
 
@@ -24,6 +26,11 @@ struct route_options {
     decode_options json{};
     /// A body limit for this route instead of the server's, in bytes.
     std::optional<std::size_t> body_limit{};
+    /// Origins allowed to send this route state-changing requests (every method but GET,
+    /// HEAD, OPTIONS and TRACE), instead of server_options::allowed_origins; {"*"} opens the
+    /// route to any site, for a public API that does its own CORS. A request from another
+    /// origin gets 403 before its body is read; one without Origin (not a browser) passes.
+    std::optional<std::vector<std::string>> allowed_origins{};
 };
 
 namespace detail {

@@ -47,9 +47,13 @@ struct server_options {
     /// On stop(): how long requests in flight may take to finish before the
     /// remaining connections are closed by force.
     std::chrono::milliseconds shutdown_timeout{5'000};
-    /// Origins allowed to open WebSockets on any route ("*" for any); a
-    /// route's websocket_upgrade::allow_origins overrides it. Empty means
-    /// same origin only. See websocket_upgrade::allow_origins.
+    /// Origins allowed to open WebSockets and to send state-changing
+    /// requests (every method but GET, HEAD, OPTIONS and TRACE) on any
+    /// route; "*" allows any. Empty means same origin only: the Origin must
+    /// name the host and port of the request's Host. Other origins get 403.
+    /// A request without Origin (not a browser) always passes. A route
+    /// overrides it with websocket_upgrade::allow_origins and
+    /// route_options::allowed_origins. See docs/http.md, "Origin".
     std::vector<std::string> allowed_origins{};
     /// The Server header of every response; empty sends none.
     std::string server_header = "switchboard";

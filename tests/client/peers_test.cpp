@@ -1,6 +1,7 @@
 // The client against servers we did not write: aiohttp (REST), Python's websockets and Node's
 // ws (WebSocket), and a raw socket server for the bytes around a 101 (case-39, case-40).
 #include "support.hpp"
+#include "ws_outcome.hpp"
 
 #include <switchboard/client.hpp>
 
@@ -264,37 +265,17 @@ TEST(client_node_ws, a_refused_upgrade_carries_403_and_the_body) {
 
 // The raw peer
 
-struct outcome {
-    std::vector<std::string> messages;
-    sb::ws_close_status status;
-    std::vector<std::string> errors;
-};
-
-// Connects, reads everything until the end, and reports what happened.
-awaitable<void> read_all(std::string url, std::shared_ptr<outcome> out, sb::ws_connect_options o) {
-    auto ws = co_await sb::websocket_client::connect(co_await asio::this_coro::executor, url, o);
-    sb::ws_listener l;
-    l.on_error = [out](std::error_code ec, std::string_view detail) {
-        out->errors.push_back(ec.message() + ": " + std::string(detail));
-    };
-    ws.add_listener(l);
-    while (auto m = co_await ws.read()) {
-        out->messages.push_back(m->data);
-    }
-    out->status = co_await ws.closed();
-}
+using outcome = sb::test::ws_outcome;
 
 outcome run_raw(const peer& p, std::string path, sb::ws_connect_options o = {}) {
-    auto out = std::make_shared<outcome>();
-    run_async(read_all(ws_base(p) + path, out, o));
-    return *out;
+    return sb::test::read_everything(ws_base(p) + path, std::move(o));
 }
 
 // The client_error a connect to `path` fails with.
 sb::client_error connect_error(const peer& p, std::string path, sb::ws_connect_options o = {}) {
     auto out = std::make_shared<outcome>();
     try {
-        run_async(read_all(ws_base(p) + path, out, o));
+        run_async(sb::test::read_all(ws_base(p) + path, out, o));
     } catch (const sb::client_error& e) {
         EXPECT_TRUE(out->messages.empty()) << "nothing may be delivered";
         return e;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -115,6 +116,29 @@ public:
             if (left.count() <= 0 || !pump(left)) {
                 return std::nullopt;
             }
+        }
+    }
+
+    /// The first complete line on stderr that starts with `prefix`, without its newline;
+    /// nullopt if none has come within `timeout`. Lines stay in err() for later calls.
+    std::optional<std::string> err_line(std::string_view prefix,
+                                        std::chrono::milliseconds timeout) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            std::size_t start = 0;
+            for (auto end = err_.find('\n'); end != std::string::npos;
+                 start = end + 1, end = err_.find('\n', start)) {
+                const std::string_view line(err_.data() + start, end - start);
+                if (line.starts_with(prefix)) {
+                    return std::string(line);
+                }
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0 || (stdout_ < 0 && stderr_ < 0)) {
+                return std::nullopt;
+            }
+            pump(left);
         }
     }
 

@@ -56,6 +56,31 @@ class Server:
         return self.proc.returncode
 
 
+# The server binary under test, for ServerTest; a test module sets it from
+# its command line before unittest.main().
+BINARY = None
+
+
+class ServerTest(unittest.TestCase):
+    """One server per test class, started from BINARY with the class's
+    server_args (logging at debug level with verbose); the class fails if the
+    server does not exit cleanly."""
+
+    server_args = ()
+    verbose = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY, *cls.server_args, verbose=cls.verbose)
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        if code != 0:
+            raise AssertionError(f"server exited with {code}")
+
+
 def rss_kib(pid):
     """Resident memory of a process, in KiB."""
     with open(f"/proc/{pid}/status") as f:

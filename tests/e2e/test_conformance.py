@@ -1,5 +1,5 @@
 """WebSocket conformance of the server, in the spirit of the Autobahn
-testsuite's groups 1-7 and 9 (that suite needs Python 2, so these cases are
+testsuite's groups 1-7, 9 and 10 (that suite needs Python 2, so these cases are
 written from RFC 6455 instead), through a raw-socket peer that masks with
 random keys and sends exactly the bytes each case needs."""
 
@@ -11,22 +11,11 @@ import unittest
 
 import peer
 
-BINARY = None
 MAX_MESSAGE = 4 * 1024 * 1024
 
 
-class Conformance(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = peer.Server(BINARY, "--ws-max-message", MAX_MESSAGE,
-                                 "--ws-max-outbound", 16 * 1024 * 1024)
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        if code != 0:
-            raise AssertionError(f"server exited with {code}")
+class Conformance(peer.ServerTest):
+    server_args = ("--ws-max-message", MAX_MESSAGE, "--ws-max-outbound", 16 * 1024 * 1024)
 
     def raw(self):
         ws = peer.RawSocket(self.port, "/ws/echo", timeout=20)
@@ -93,7 +82,77 @@ class Conformance(unittest.TestCase):
         self.assertTrue(pongs)
         self.assertEqual(pongs[-1], b"9")
 
-    # Group 3 and 4 live in test_websocket.py (reserved bits and opcodes).
+    # Group 3: reserved bits. No extension is ever negotiated, so RSV1-3 must
+    # be zero on every frame (RFC 6455 5.2); a frame with any of them set
+    # fails the connection with 1002, and nothing of it reaches the session.
+    def test_3_reserved_bits_on_every_kind_of_frame_fail(self):
+        cases = [(1, "Hello", rsv) for rsv in range(1, 8)]
+        cases += [(2, b"\x00\xff", 5), (9, "", 6), (10, "", 3), (8, struct.pack("!H", 1000), 7)]
+        for opcode, payload, rsv in cases:
+            with self.subTest(opcode=opcode, rsv=rsv):
+                ws = self.raw()
+                ws.send(opcode, payload, rsv=rsv)
+                self.expect_close(ws, 1002)
+
+    def assert_read_then_failed(self, bad_frame):
+        """A valid message, a bad frame and a ping in one write: the session
+        reads the message, the connection fails with 1002, and the ping
+        after the bad frame is never answered. The session's reply to the
+        message may lose the race with the failure (Autobahn's "non-strict"),
+        so /ws/record tells what the session read."""
+        marker = f"read-{time.monotonic_ns()}"
+        ws = peer.RawSocket(self.port, "/ws/record", timeout=20)
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.response.status, 101)
+        ws.send_raw(peer.encode_frame(1, marker) + bad_frame + peer.encode_frame(9, "unanswered"))
+        self.expect_close(ws, 1002)
+        deadline = time.monotonic() + 5
+        while marker not in peer.get(self.port, "/ws/recorded").json()["values"]:
+            self.assertLess(time.monotonic(), deadline, "the session never read the message")
+            time.sleep(0.02)
+
+    def test_3_message_before_a_frame_with_reserved_bits_is_read_first(self):
+        for rsv in (2, 3, 4):
+            with self.subTest(rsv=rsv):
+                self.assert_read_then_failed(peer.encode_frame(1, "Hello", rsv=rsv))
+
+    def test_3_reserved_bits_on_a_continuation_fail(self):
+        ws = self.raw()
+        ws.send(1, "frag", fin=False)
+        ws.send(0, "ment", rsv=4)
+        self.expect_close(ws, 1002)
+
+    def test_3_a_deflate_offer_is_not_accepted_so_rsv1_still_fails(self):
+        ws = peer.RawSocket(self.port, "/ws/echo", {
+            "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"})
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.response.status, 101)
+        self.assertIsNone(ws.response.header("sec-websocket-extensions"))
+        ws.send(1, "Hello", rsv=4)
+        self.expect_close(ws, 1002)
+
+    # Group 4: reserved opcodes, data (3-7) and control (11-15), fail the
+    # connection with 1002 (RFC 6455 5.2), with or without a payload.
+    def test_4_reserved_opcodes_fail(self):
+        for opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
+            for payload in (b"", b"reserved"):
+                with self.subTest(opcode=opcode, n=len(payload)):
+                    ws = self.raw()
+                    ws.send(opcode, payload)
+                    self.expect_close(ws, 1002)
+
+    def test_4_message_before_a_reserved_opcode_is_read_first(self):
+        for opcode in (5, 6, 7, 13, 14, 15):
+            with self.subTest(opcode=opcode):
+                self.assert_read_then_failed(peer.encode_frame(opcode, "x"))
+
+    def test_4_reserved_opcode_inside_a_fragmented_message_fails(self):
+        for opcode in (3, 11):
+            with self.subTest(opcode=opcode):
+                ws = self.raw()
+                ws.send(1, "frag", fin=False)
+                ws.send(opcode, "x")
+                self.expect_close(ws, 1002)
 
     # Group 5: fragmentation.
     def test_5_fragmented_text_and_binary(self):
@@ -225,7 +284,43 @@ class Conformance(unittest.TestCase):
             self.assertEqual(ws.read_frame(), (True, 1, b"%d" % i))
         self.assertLess(time.monotonic() - started, 30)
 
+    # Group 10: miscellaneous. A peer may fragment a message however it
+    # likes (RFC 6455 5.4); the server delivers it whole, as one message.
+    def test_10_auto_fragmented_message_is_delivered_whole(self):
+        ws = self.raw()
+        for opcode, payload in ((1, b"*" * 65536), (2, os.urandom(65536))):
+            with self.subTest(opcode=opcode):
+                chunks = [payload[i:i + 1300] for i in range(0, len(payload), 1300)]
+                frames = [peer.encode_frame(opcode, chunks[0], fin=False)]
+                frames += [peer.encode_frame(0, c, fin=False) for c in chunks[1:-1]]
+                frames.append(peer.encode_frame(0, chunks[-1]))
+                ws.send_raw(b"".join(frames))
+                self.assertEqual(ws.read_frame(), (True, opcode, payload))
+
+    def test_10_fragmented_message_up_to_the_limit_is_delivered_and_one_byte_more_is_1009(self):
+        # Each continuation is charged its payload plus 64 bytes against the
+        # limit (case-04): two halves fit when the second leaves room for that.
+        half = MAX_MESSAGE // 2
+        ws = self.raw()
+        payload = os.urandom(MAX_MESSAGE - 64)
+        ws.send(2, payload[:half], fin=False)
+        ws.send(0, payload[half:])
+        self.assertEqual(ws.read_frame(), (True, 2, payload))
+
+        ws = self.raw()
+        ws.send(2, b"x" * half, fin=False)
+        # The header alone is refused: the server need not wait for the payload.
+        ws.send_raw(peer.encode_frame(0, b"x" * (half - 64 + 1))[:14])
+        self.expect_close(ws, 1009)
+
+    def test_10_messages_of_every_size_interleaved_with_pings(self):
+        ws = self.raw()
+        for n in (0, 1, 125, 126, 65535, 65536):
+            ws.send_raw(peer.encode_frame(9, b"%d" % n) + peer.encode_frame(1, b"m" * n))
+            self.assertEqual(ws.read_frame(), (True, 10, b"%d" % n))
+            self.assertEqual(ws.read_frame(), (True, 1, b"m" * n))
+
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    peer.BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

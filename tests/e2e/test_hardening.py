@@ -242,6 +242,53 @@ class Hardening(unittest.TestCase):
         self.assertIn("nested deeper", reason)
         self.healthy_quickly()
 
+    # case-24: channel names a client chooses are checked against one strict
+    # pattern (valid_channel_name) on every path they come in by.
+    BAD_CHANNELS = ("../admin", "a/../b", "%2e%2e", "..", ".", "", "x" * 129, "a\x00b", "a\nb",
+                    "a\x7fb", "a b", "/a", "a/", "a//b", "..\\admin", "caf\u00e9")
+    GOOD_CHANNELS = ("job/7", "prices/EUR-USD", "room.lobby", "a~b_c", "x" * 128)
+
+    def test_bad_channel_names_in_subscribe_messages_close_with_1008_and_the_rule(self):
+        for name in self.BAD_CHANNELS:
+            with self.subTest(name=name):
+                ws = self.raw("/ws/channels")
+                ws.send(1, json.dumps({"subscribe": name}))
+                seen, (code, reason) = ws.read_until_close()
+                self.assertEqual((seen, code), ([], 1008))
+                self.assertIn("channel names are", reason)
+        self.healthy_quickly()
+
+    def test_bad_channel_names_in_the_path_are_400_json_without_upgrade(self):
+        from urllib.parse import quote
+        for name in self.BAD_CHANNELS:
+            with self.subTest(name=name):
+                segment = quote(name, safe="")
+                r = peer.post(self.port, f"/channels/{segment}/publish", "{}")
+                ws = peer.RawSocket(self.port, f"/channels/{segment}/subscribe")
+                self.addCleanup(ws.close)
+                for response in (r, ws.response):
+                    # An empty segment matches no route at all.
+                    self.assertIn(response.status, (400,) if name else (400, 404), response.body)
+                    errors = response.json()["errors"]
+                    # The router refuses a NUL in any path before a handler runs.
+                    if name and "\x00" not in name:
+                        self.assertIn("channel names are", errors[0])
+        self.healthy_quickly()
+
+    def test_good_channel_names_subscribe_and_receive(self):
+        from urllib.parse import quote
+        for name in self.GOOD_CHANNELS:
+            with self.subTest(name=name):
+                ws = self.raw("/ws/channels")
+                ws.send(1, json.dumps({"subscribe": name}))
+                _, op, payload = ws.read_frame()
+                self.assertEqual(json.loads(payload),
+                                 {"type": "subscribed", "channel": "channel:" + name})
+                r = peer.post(self.port, f"/channels/{quote(name, safe='')}/publish",
+                              '{"n":1}')
+                self.assertEqual((r.status, r.json()["subscribers"]), (202, 1))
+                self.assertEqual(ws.read_frame()[2], b'{"n":1}')
+
     # case-20: WebSocket slowloris variants.
     def test_silent_tcp_connection_is_closed_by_the_head_timeout(self):
         with peer.connect(self.port) as s:

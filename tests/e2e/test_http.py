@@ -15,18 +15,9 @@ import peer
 BINARY = None
 
 
-class HttpBasics(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = peer.Server(BINARY, "--header-limit", 2048, "--body-limit", 4096,
-                                 "--head-timeout-ms", 1000, verbose=True)
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.server.stop()
-        if code != 0:
-            raise AssertionError(f"server exited with {code}")
+class HttpBasics(peer.ServerTest):
+    server_args = ("--header-limit", 2048, "--body-limit", 4096, "--head-timeout-ms", 1000)
+    verbose = True
 
     def assert_json_error(self, response, status, fragment=None):
         self.assertEqual(response.status, status, response.body)
@@ -121,6 +112,41 @@ class HttpBasics(unittest.TestCase):
         self.assertEqual(peer.get(self.port, "/files/..%252f..%252fetc").json()["value"],
                          "..%2f..%2fetc")
         self.assert_json_error(peer.get(self.port, "/files/a/b"), 404)
+
+    # case-24: every traversal spelling reaches the handler as one parameter,
+    # decoded exactly once, or matches no route at all.
+    def test_traversal_spellings_stay_one_parameter_decoded_once(self):
+        for target, value in (("/files/..%2f..%2fetc%2fpasswd", "../../etc/passwd"),
+                              ("/files/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "../../etc/passwd"),
+                              ("/files/..%5c..%5cetc%5cpasswd", "..\\..\\etc\\passwd"),
+                              ("/files/..%252f..%252f..%252fetc%252fpasswd",
+                               "..%2f..%2f..%2fetc%2fpasswd"),
+                              ("/files/a%2fb", "a/b"),
+                              ("/files/%2e%2e", "..")):
+            with self.subTest(target=target):
+                r = peer.get(self.port, target)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(r.json()["value"], value)
+
+    def test_raw_dot_segments_and_empty_segments_match_no_route(self):
+        for target in ("/files/../../etc/passwd", "/files//etc/passwd", "/files/./a",
+                       "/files/../health"):
+            with self.subTest(target=target):
+                out = subprocess.run(["curl", "-sS", "--path-as-is", "-i",
+                                      f"http://127.0.0.1:{self.port}{target}"],
+                                     capture_output=True, timeout=20, check=True).stdout
+                self.assertTrue(out.startswith(b"HTTP/1.1 404") or out.startswith(b"HTTP/1.1 400"),
+                                out[:60])
+                self.assertNotIn(b"root:", out)
+                self.assertIn(b'{"errors":', out)
+
+    def test_traversal_in_a_channel_name_is_400_json(self):
+        for target in ("/channels/..%2fadmin/publish", "/channels/a%2f..%2fb/publish",
+                       "/channels/%252e%252e/publish", "/channels/%2e%2e/publish",
+                       "/channels/..%5cadmin/publish"):
+            with self.subTest(target=target):
+                self.assert_json_error(peer.post(self.port, target, "{}"), 400, "channel names")
+        self.assertEqual(peer.post(self.port, "/channels/a%2fb/publish", "{}").status, 202)
 
     def test_repeated_query_keys_give_a_list(self):
         r = peer.get(self.port, "/query?tag=a&tag=b%20c&tag=d+e&other=1")
@@ -271,6 +297,91 @@ class HttpBasics(unittest.TestCase):
         self.assertEqual(peer.get(self.port, "/health").status, 200)
 
 
+class Origin(peer.ServerTest):
+    """case-31, REST: a state-changing request from a page on another site is
+    refused with 403 before anything runs (docs/http.md, "Origin")."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.host = f"127.0.0.1:{cls.port}"
+
+    def send(self, method, target, origin=None, host=None, body=b'{"name":"a","count":1}'):
+        head = f"{method} {target} HTTP/1.1\r\nHost: {host or self.host}\r\n"
+        if origin is not None:
+            head += f"Origin: {origin}\r\n"
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        return peer.exchange(self.port, head.encode() + body, head_only=method == "HEAD")
+
+    def assert_forbidden(self, r):
+        self.assertEqual(r.status, 403, r.body)
+        self.assertEqual(r.json(), {"errors": ["origin not allowed"]})
+
+    def test_foreign_null_and_look_alike_origins_are_403(self):
+        for origin in ("http://evil.example", "null", f"http://127.0.0.1.evil.example:{self.port}",
+                       f"http://127.0.0.1:{self.port}.evil.example", "http://127.0.0.1",
+                       f"http://127.0.0.1:{self.port + 1}", f"http://evil.example/{self.host}",
+                       "garbage", ""):
+            with self.subTest(origin=origin):
+                self.assert_forbidden(self.send("POST", "/echo", origin))
+
+    def test_same_origin_in_any_case_and_no_origin_are_allowed(self):
+        for origin in (f"http://{self.host}", f"HTTP://{self.host}", f"http://{self.host}/", None):
+            with self.subTest(origin=origin):
+                self.assertEqual(self.send("POST", "/echo", origin).status, 200)
+        r = self.send("POST", "/echo", f"http://LOCALHOST:{self.port}",
+                      host=f"localhost:{self.port}")
+        self.assertEqual(r.status, 200)
+
+    def test_every_unsafe_method_is_checked_and_safe_ones_are_not(self):
+        evil = "http://evil.example"
+        self.assert_forbidden(self.send("DELETE", "/jobs/5/subscribers", evil))
+        self.assert_forbidden(self.send("PUT", "/echo/partner", evil))
+        self.assertEqual(self.send("GET", "/health", evil, body=b"").status, 200)
+        self.assertEqual(self.send("HEAD", "/health", evil, body=b"").status, 200)
+        self.assertEqual(self.send("OPTIONS", "/echo", evil, body=b"").status, 204)
+
+    def test_a_refused_publish_changes_nothing(self):
+        ws = peer.RawSocket(self.port, "/channels/origin-check/subscribe",
+                            {"Host": self.host, "Origin": f"http://{self.host}"})
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.response.status, 101)
+        ws.read_frame()
+        r = self.send("POST", "/channels/origin-check/publish", "http://evil.example",
+                      body=b'{"from":"evil"}')
+        self.assert_forbidden(r)
+        r = self.send("POST", "/channels/origin-check/publish", f"http://{self.host}",
+                      body=b'{"from":"us"}')
+        self.assertEqual(r.status, 202)
+        self.assertEqual(ws.read_frame()[2], b'{"from":"us"}')
+
+    def test_two_origin_headers_are_403(self):
+        raw = (f"POST /echo HTTP/1.1\r\nHost: {self.host}\r\nOrigin: http://{self.host}\r\n"
+               f"Origin: http://evil.example\r\nContent-Length: 2\r\n\r\n{{}}").encode()
+        self.assert_forbidden(peer.exchange(self.port, raw))
+
+    def test_a_route_list_and_the_public_opt_out(self):
+        for origin, status in (("https://partner.example", 200),
+                               ("https://PARTNER.example:443", 200),
+                               ("http://partner.example", 403),
+                               ("https://partner.example.evil", 403),
+                               (f"http://{self.host}", 403)):
+            with self.subTest(origin=origin):
+                self.assertEqual(self.send("PUT", "/echo/partner", origin).status, status)
+        for origin in ("http://evil.example", "null"):
+            with self.subTest(origin=origin):
+                self.assertEqual(self.send("POST", "/echo/public", origin).status, 200)
+
+    def test_curl_post_with_a_foreign_origin(self):
+        out = subprocess.run(["curl", "-sS", "-i", "-H", "Origin: http://evil.example",
+                              "-H", "Content-Type: application/json",
+                              "--data-binary", '{"name":"a","count":1}',
+                              f"http://{self.host}/echo"],
+                             capture_output=True, timeout=20, check=True).stdout
+        self.assertTrue(out.startswith(b"HTTP/1.1 403"), out[:60])
+        self.assertTrue(out.endswith(b'{"errors":["origin not allowed"]}'), out)
+
+
 class ConnectionLimits(unittest.TestCase):
     def test_connections_past_the_limit_get_503(self):
         server = peer.Server(BINARY, "--max-connections", 2)
@@ -323,5 +434,5 @@ class ConnectionLimits(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = peer.BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

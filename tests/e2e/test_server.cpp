@@ -227,6 +227,59 @@ awaitable<sb::reply> partner_socket(sb::request&) {
     co_return sb::reply::upgrade(std::move(token));
 }
 
+/// Channels named by the client (case-24): checked with valid_channel_name
+/// in the path of a subscribe or publish, and in subscribe messages.
+std::string checked_channel(sb::request& req) {
+    auto name = std::string(req.param("name"));
+    if (!sb::valid_channel_name(name)) {
+        throw sb::http_error(400, std::string(sb::channel_name_rule));
+    }
+    return "channel:" + name;
+}
+
+struct channel_view {
+    std::string type;
+    std::string channel;
+};
+BOOST_DESCRIBE_STRUCT(channel_view, (), (type, channel))
+
+awaitable<sb::reply> subscribe_channel(sb::request& req) {
+    auto key = checked_channel(req);
+    co_return sb::reply::upgrade(sb::websocket_upgrade(job_session)
+                                     .send_first_json(channel_view{"subscribed", key})
+                                     .join(*hub.events, key)
+                                     .limits(hub.limits));
+}
+
+awaitable<sb::reply> publish_channel(sb::request& req) {
+    auto key = checked_channel(req);
+    hub.events->publish(key, boost::json::serialize(req.json<boost::json::value>()));
+    co_return sb::reply::json(count_view{hub.events->subscriber_count(key)}, 202);
+}
+
+struct subscribe_message {
+    std::string subscribe;
+};
+BOOST_DESCRIBE_STRUCT(subscribe_message, (), (subscribe))
+
+/// Joins every channel the client names in {"subscribe": NAME}; a bad name
+/// closes the session with 1008 and the rule.
+awaitable<void> channels_session(sb::websocket& ws) {
+    while (auto message = co_await ws.read_json<subscribe_message>()) {
+        if (!sb::valid_channel_name(message->subscribe)) {
+            ws.close(1008, sb::channel_name_rule);
+            co_return;
+        }
+        auto key = "channel:" + message->subscribe;
+        ws.join(*hub.events, key);
+        ws.send_json(channel_view{"subscribed", key});
+    }
+}
+
+awaitable<sb::reply> channels_socket(sb::request&) {
+    co_return sb::reply::upgrade(sb::websocket_upgrade(channels_session).limits(hub.limits));
+}
+
 long arg_value(const std::vector<std::string>& args, std::string_view name, long fallback) {
     for (std::size_t i = 0; i + 1 < args.size(); ++i) {
         if (args[i] == name) {
@@ -258,6 +311,12 @@ int main(int argc, char** argv) {
     lenient.json.allow_unknown_fields = true;
     sb::route_options small_body;
     small_body.body_limit = 16;
+    // State-changing requests from other sites: any for a public API, a
+    // partner's only for another route (docs/http.md, "Origin").
+    sb::route_options public_api;
+    public_api.allowed_origins = std::vector<std::string>{"*"};
+    sb::route_options partner_only;
+    partner_only.allowed_origins = std::vector<std::string>{"https://partner.example"};
 
     hub.limits.max_message = static_cast<std::size_t>(arg_value(args, "--ws-max-message", 65536));
     hub.limits.max_outbound_bytes =
@@ -281,6 +340,11 @@ int main(int argc, char** argv) {
         .post("/echo", echo)
         .post("/echo/lenient", echo, lenient)
         .post("/echo/small", echo, small_body)
+        .post("/echo/public", echo, public_api)
+        .put("/echo/partner", echo, partner_only)
+        .get("/channels/:name/subscribe", subscribe_channel)
+        .post("/channels/:name/publish", publish_channel)
+        .get("/ws/channels", channels_socket)
         .post("/json/any", any_json)
         .get("/jobs/:jobid", job)
         .get("/jobs/overview", overview)

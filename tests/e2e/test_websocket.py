@@ -252,6 +252,22 @@ class Handshake(ServerCase):
                 r = self.handshake("/ws/partner", headers={"Origin": origin})
                 self.assertEqual(r.status, status)
 
+    def test_fillers_before_the_upgrade_fields_and_heads_around_the_limit(self):
+        # case-27: the upgrade logic never runs on a truncated header set,
+        # wherever the fillers stand. Heads a little under the 8 KiB limit
+        # pass, a little over get 431 (Beast enforces the limit to within the
+        # bytes of one parse step, so the margins are not a single byte).
+        fillers = "".join(f"x{i:04d}: x\r\n" for i in range(2000)).encode()
+        raw = peer.upgrade_request("/ws/echo").replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\n" + fillers, 1)
+        self.assert_refused(peer.exchange(self.port, raw), [431])
+        base = len(peer.upgrade_request("/ws/echo", {"X-Pad": ""}))
+        for size, status in ((8192 - 256, 101), (8192 + 256, 431)):
+            with self.subTest(size=size):
+                raw = peer.upgrade_request("/ws/echo", {"X-Pad": "p" * (size - base)})
+                self.assertEqual(len(raw), size)
+                self.assertEqual(peer.exchange(self.port, raw, head_only=True).status, status)
+        self.assertEqual(self.handshake().status, 101)
+
     def test_subprotocol_is_echoed_only_when_offered_and_spoken(self):
         r = self.handshake(headers={"Sec-WebSocket-Protocol": "chat.v3, chat.v2, chat.v1"})
         self.assertEqual(r.header("sec-websocket-protocol"), "chat.v2")
@@ -323,23 +339,6 @@ class Protocol(ServerCase):
                 for op, payload, fin in frames:
                     ws.send(op, payload, fin=fin)
                 self.assert_closed_with(ws, 1002, before=[])
-
-    def test_reserved_bits_and_opcodes_are_1002(self):
-        for opcode, rsv in ((1, 4), (1, 2), (1, 1), (1, 7), (9, 4), (2, 4), (3, 0), (7, 0),
-                            (11, 0), (15, 0)):
-            with self.subTest(opcode=opcode, rsv=rsv):
-                ws = self.raw()
-                ws.send(opcode, "Hello" if opcode < 8 else "", rsv=rsv)
-                self.assert_closed_with(ws, 1002, before=[])
-
-    def test_valid_message_before_a_bad_frame_is_delivered_first(self):
-        ws = self.raw("/ws/record")
-        ws.send_raw(peer.encode_frame(1, "Hello") + peer.encode_frame(1, "Hello", rsv=4))
-        self.assert_closed_with(ws, 1002, before=[])
-        deadline = time.monotonic() + 5
-        while peer.get(self.port, "/ws/recorded").json()["values"] != ["Hello"]:
-            self.assertLess(time.monotonic(), deadline, "the session never read Hello")
-            time.sleep(0.02)
 
     def test_unmasked_client_frame_is_1002(self):
         ws = self.raw()

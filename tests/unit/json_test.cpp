@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -472,6 +473,21 @@ TEST(json, rejects_deep_nesting_without_crash) {
 
     // Boost.JSON parses without recursion, so even a raised limit only runs out of input.
     EXPECT_EQ(parse_error(opened, 1000000), "invalid JSON at offset 100000: incomplete JSON");
+}
+
+// case-33: a value nested far deeper than the parser allows, built in code (so the depth limit
+// never saw it), goes through the encoder and the destructor without exhausting the stack.
+TEST(json, encodes_and_destroys_a_value_built_10000_deep) {
+    constexpr std::size_t depth = 10000;
+    auto root = std::make_unique<boost::json::value>(boost::json::array());
+    auto* inner = &root->as_array();
+    for (std::size_t i = 1; i < depth; ++i) {
+        inner = &inner->emplace_back(boost::json::array()).as_array();
+    }
+
+    const auto text = switchboard::encode_json(*root);
+    EXPECT_EQ(text, std::string(depth, '[') + std::string(depth, ']'));
+    root.reset();
 }
 
 TEST(json, rejects_invalid_utf8) {

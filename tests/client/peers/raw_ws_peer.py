@@ -26,15 +26,22 @@ def accept_for(key):
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
 
-def frame(opcode, payload=b"", mask=None):
+def frame(opcode, payload=b"", mask=None, fin=True, rsv=0, length_bytes=None):
+    """One frame as a server would send it, or as a broken one might: `rsv` sets RSV1-3 (4, 2,
+    1), and `length_bytes` (0, 2 or 8) forces the length encoding, minimal or not."""
     if isinstance(payload, str):
         payload = payload.encode()
     n = len(payload)
+    if length_bytes is None:
+        length_bytes = 0 if n < 126 else 2 if n < 65536 else 8
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
     mbit = 0x80 if mask is not None else 0
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, mbit | n)
+    if length_bytes == 0:
+        head = struct.pack("!BB", first, mbit | n)
+    elif length_bytes == 2:
+        head = struct.pack("!BBH", first, mbit | 126, n)
     else:
-        head = struct.pack("!BBH", 0x80 | opcode, mbit | 126, n)
+        head = struct.pack("!BBQ", first, mbit | 127, n)
     if mask is None:
         return head + payload
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
@@ -67,52 +74,58 @@ def switching(headers, accept=None, extra=""):
             f"Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n").encode()
 
 
-def read_frame(conn, timeout=5.0):
-    """(opcode, masked, mask, payload) of the next client frame, or None at EOF or timeout."""
-    conn.settimeout(timeout)
-    buf = b""
+class ClientFrames:
+    """Reads the client's frames from one connection, keeping what a recv brought beyond the
+    frame it was asked for."""
 
-    def need(n):
-        nonlocal buf
-        while len(buf) < n:
-            chunk = conn.recv(4096)
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = b""
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.conn.recv(65536)
             if not chunk:
                 raise EOFError
-            buf += chunk
+            self.buf += chunk
 
-    try:
-        need(2)
-        b0, b1 = buf[0], buf[1]
-        n = b1 & 0x7F
-        offset = 2
-        if n == 126:
-            need(4)
-            n = struct.unpack("!H", buf[2:4])[0]
-            offset = 4
-        elif n == 127:
-            need(10)
-            n = struct.unpack("!Q", buf[2:10])[0]
-            offset = 10
-        masked = bool(b1 & 0x80)
-        mask = b""
-        if masked:
-            need(offset + 4)
-            mask = buf[offset:offset + 4]
-            offset += 4
-        need(offset + n)
-        payload = buf[offset:offset + n]
-        if masked:
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        return b0 & 0x0F, masked, mask, payload
-    except (EOFError, socket.timeout, OSError):
-        return None
+    def next(self, timeout=5.0):
+        """(opcode, masked, mask, payload) of the next frame, or None at EOF or timeout."""
+        self.conn.settimeout(timeout)
+        try:
+            self._need(2)
+            b0, b1 = self.buf[0], self.buf[1]
+            n = b1 & 0x7F
+            offset = 2
+            if n == 126:
+                self._need(4)
+                n = struct.unpack("!H", self.buf[2:4])[0]
+                offset = 4
+            elif n == 127:
+                self._need(10)
+                n = struct.unpack("!Q", self.buf[2:10])[0]
+                offset = 10
+            masked = bool(b1 & 0x80)
+            mask = b""
+            if masked:
+                self._need(offset + 4)
+                mask = self.buf[offset:offset + 4]
+                offset += 4
+            self._need(offset + n)
+            payload = self.buf[offset:offset + n]
+            self.buf = self.buf[offset + n:]
+            if masked:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            return b0 & 0x0F, masked, mask, payload
+        except (EOFError, socket.timeout, OSError):
+            return None
 
 
-def finish_close(conn):
+def finish_close(frames):
     """Waits for the client's close frame (answering it if needed), then closes TCP first, as a
     server does."""
     for _ in range(16):
-        got = read_frame(conn)
+        got = frames.next()
         if got is None or got[0] == 8:
             break
 
@@ -120,13 +133,14 @@ def finish_close(conn):
 def hello_ping(conn, headers):
     # case-39: the 101, a text frame and a ping in one send; then check the pong.
     conn.sendall(switching(headers) + bytes.fromhex("81 05 48 65 6C 6C 6F") + bytes.fromhex("89 00"))
-    got = read_frame(conn)
+    frames = ClientFrames(conn)
+    got = frames.next()
     if got is not None and got[0] == 10 and got[1] and got[3] == b"":
         conn.sendall(frame(1, "pong ok"))
     else:
         conn.sendall(frame(1, f"pong bad: {got!r}"))
     conn.sendall(close_frame(1000, "scenario done"))
-    finish_close(conn)
+    finish_close(frames)
 
 
 def dribble(conn, headers):
@@ -135,17 +149,18 @@ def dribble(conn, headers):
     for i in range(len(data)):
         conn.sendall(data[i:i + 1])
         time.sleep(0.001)
-    got = read_frame(conn)
+    frames = ClientFrames(conn)
+    got = frames.next()
     ok = got is not None and got[0] == 10 and got[1] and got[3] == b""
     conn.sendall(frame(1, "pong ok" if ok else f"pong bad: {got!r}"))
     conn.sendall(close_frame(1000, "scenario done"))
-    finish_close(conn)
+    finish_close(frames)
 
 
 def masked(conn, headers):
     # case-39 variant: a server must not mask; the client must close with 1002.
     conn.sendall(switching(headers) + frame(1, "masked", mask=b"\x01\x02\x03\x04"))
-    got = read_frame(conn)
+    got = ClientFrames(conn).next()
     if got is not None and got[0] == 8:
         code = struct.unpack("!H", got[3][:2])[0] if len(got[3]) >= 2 else 1005
         print(f"masked: client closed with {code}", file=sys.stderr, flush=True)
@@ -161,7 +176,7 @@ def content_length_101(conn, headers, extra):
     # case-40: a 101 that declares a body must still switch protocols after its head.
     conn.sendall(switching(headers, extra=extra) + frame(1, "after the 101"))
     conn.sendall(close_frame(1000, "scenario done"))
-    finish_close(conn)
+    finish_close(frames)
 
 
 def refused(conn, status_line, fields, body):
@@ -172,7 +187,7 @@ def refused(conn, status_line, fields, body):
 
 def close_4000(conn, headers):
     conn.sendall(switching(headers) + frame(1, "one") + close_frame(4000, "scenario over"))
-    finish_close(conn)
+    finish_close(ClientFrames(conn))
 
 
 def silent(conn, headers):
@@ -224,7 +239,7 @@ SCENARIOS = {
 }
 
 
-def serve(conn):
+def serve(conn, scenarios):
     with conn:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.settimeout(HOLD)
@@ -232,7 +247,7 @@ def serve(conn):
             path, headers = read_head(conn)
             if path is None:
                 return
-            scenario = SCENARIOS.get(path.split("?")[0])
+            scenario = scenarios(path.split("?")[0])
             if scenario is None:
                 refused(conn, "404 Not Found", "", b"no such scenario\n")
                 return
@@ -241,7 +256,9 @@ def serve(conn):
             pass
 
 
-def main():
+def main(scenarios=SCENARIOS.get):
+    """Serves until SIGTERM, stdin's end or --lifetime; `scenarios` maps a request path to the
+    function that plays it (None for a 404)."""
     global HOLD
     parser = argparse.ArgumentParser()
     parser.add_argument("--lifetime", type=float, default=120.0)
@@ -264,7 +281,7 @@ def main():
             break
         if listener in ready:
             conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+            threading.Thread(target=serve, args=(conn, scenarios), daemon=True).start()
     listener.close()
 
 
