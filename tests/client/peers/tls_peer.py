@@ -1,0 +1,159 @@
+"""A TLS server for the client's certificate and SNI checks (../../../shared/cases/client.md,
+case-36), and a witness of what reached it.
+
+Serves --cert/--key on 127.0.0.1 (or ::1 with --ipv6) and prints "port=N" once it listens. An
+HTTP request gets 200 with {"sni": ..., "path": ...}, on a kept-alive connection; a WebSocket
+upgrade gets a 101, then each text message is echoed and a close frame answered.
+
+When a connection ends it prints one line, which the tests read:
+    conn handshake=ok sni=good.test request_bytes=97 requests=1
+    conn handshake=failed sni=- request_bytes=0 error=[SSL: TLSV1_ALERT_UNKNOWN_CA] ...
+"sni=-" means the client sent no server name. request_bytes counts what arrived after the
+handshake, so a handshake the client refused must show 0.
+
+Every connection gets its own thread and at most --hold seconds. Serves until SIGTERM or until
+its stdin closes, and never longer than --lifetime seconds.
+"""
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from raw_ws_peer import close_frame, frame, read_frame, switching  # noqa: E402
+
+HOLD = 10.0
+print_lock = threading.Lock()
+seen = threading.local()
+
+
+def report(line):
+    with print_lock:
+        print(line, flush=True)
+
+
+def remember_sni(ssl_socket, server_name, context):
+    seen.sni = server_name
+
+
+def read_request(conn):
+    """(raw bytes, method, path, headers) of the next request, or None at EOF."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    method, path = lines[0].split(" ")[:2]
+    headers = {}
+    for line in lines[1:]:
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    need = int(headers.get("content-length", "0"))
+    while len(rest) < need:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+        rest += chunk
+    return data, method, path, headers
+
+
+def echo_websocket(conn, headers):
+    conn.sendall(switching(headers))
+    for _ in range(64):
+        got = read_frame(conn, HOLD)
+        if got is None:
+            return
+        opcode, masked, mask, payload = got
+        if opcode == 1:
+            conn.sendall(frame(1, payload))
+        elif opcode == 8:
+            conn.sendall(close_frame(1000))
+            return
+
+
+def serve(raw, context):
+    seen.sni = None
+    received = 0
+    requests = 0
+    with raw:
+        raw.settimeout(HOLD)
+        try:
+            conn = context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+            conn.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            report(f"conn handshake=failed sni={seen.sni or '-'} request_bytes=0 error={e}")
+            return
+        try:
+            while True:
+                got = read_request(conn)
+                if got is None:
+                    break
+                data, method, path, headers = got
+                received += len(data)
+                requests += 1
+                if headers.get("upgrade", "").lower() == "websocket":
+                    echo_websocket(conn, headers)
+                    break
+                body = json.dumps({"sni": seen.sni or "", "path": path}).encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (ssl.SSLError, OSError):
+            pass
+        report(f"conn handshake=ok sni={seen.sni or '-'} request_bytes={received} "
+               f"requests={requests}")
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+
+def main():
+    global HOLD
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--ipv6", action="store_true")
+    parser.add_argument("--lifetime", type=float, default=120.0)
+    parser.add_argument("--hold", type=float, default=10.0)
+    args = parser.parse_args()
+    HOLD = args.hold
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    context.sni_callback = remember_sni
+
+    family, host = (socket.AF_INET6, "::1") if args.ipv6 else (socket.AF_INET, "127.0.0.1")
+    listener = socket.socket(family)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    listener.listen(64)
+    print(f"port={listener.getsockname()[1]}", flush=True)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    deadline = time.monotonic() + args.lifetime
+    while not stopping.is_set() and time.monotonic() < deadline:
+        ready, _, _ = select.select([listener, sys.stdin], [], [], 0.2)
+        if sys.stdin in ready:
+            break
+        if listener in ready:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn, context), daemon=True).start()
+    listener.close()
+
+
+if __name__ == "__main__":
+    main()
