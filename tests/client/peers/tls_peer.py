@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_ws_peer import close_frame, frame, read_frame, switching  # noqa: E402
+from raw_ws_peer import close_frame, frame, switching  # noqa: E402
 
 HOLD = 10.0
 print_lock = threading.Lock()
@@ -68,13 +68,47 @@ def read_request(conn):
     return data, method, path, headers
 
 
+class FrameReader:
+    """Client frames from a connection, keeping what arrived beyond the current frame: a client
+    may send a message and its close frame in one TLS record."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = b""
+
+    def need(self, n):
+        while len(self.buf) < n:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+
+    def next(self):
+        """(opcode, unmasked payload) of the next frame."""
+        self.need(2)
+        n = self.buf[1] & 0x7F
+        offset = 2
+        if n >= 126:
+            size = 2 if n == 126 else 8
+            self.need(2 + size)
+            n = int.from_bytes(self.buf[2:2 + size], "big")
+            offset += size
+        self.need(offset + 4 + n)
+        mask = self.buf[offset:offset + 4]
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.buf[offset + 4:offset + 4 + n]))
+        opcode = self.buf[0] & 0x0F
+        self.buf = self.buf[offset + 4 + n:]
+        return opcode, payload
+
+
 def echo_websocket(conn, headers):
     conn.sendall(switching(headers))
+    frames = FrameReader(conn)
     for _ in range(64):
-        got = read_frame(conn, HOLD)
-        if got is None:
+        try:
+            opcode, payload = frames.next()
+        except EOFError:
             return
-        opcode, masked, mask, payload = got
         if opcode == 1:
             conn.sendall(frame(1, payload))
         elif opcode == 8:
