@@ -797,7 +797,8 @@ class ws_reconnector_state;
 ///   1014, a connect or handshake timeout, a refused or reset TCP connection, and an upgrade
 ///   refused with 408, 429 or 5xx, waiting as `backoff` says. Stops (run() returns or throws)
 ///   after a normal close (1000) or what the same request would only meet again: 1002, 1003,
-///   1007-1010, any 4xxx, any other refusal, a bad URL or handshake.
+///   1007-1010, any 4xxx, any other refusal, a bad URL or handshake, a refused certificate or a
+///   failed TLS handshake.
 /// - Resubscribes: each connection opens the same URL (the route joins its keys) and then runs
 ///   on_open, which can send whatever else a subscription needs.
 /// - Reports the gap: messages the server sent while there was no connection are lost, and

@@ -8,6 +8,7 @@
 #include <switchboard/client.hpp>
 #include <switchboard/log.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -17,6 +18,7 @@
 
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -162,11 +164,14 @@ awaitable<void> https_refused(std::string target, std::string reason) {
         << got.error().what();
 }
 
-TEST(client_tls, https_refuses_wrong_expired_untrusted_and_ip_certificates_before_sending) {
+// Each refusal against its own peer: the client fails with the reason, and the peer saw the
+// handshake fail and no byte after it.
+void expect_refusals(const std::string& scheme,
+                     awaitable<void> (*attempt)(std::string target, std::string reason)) {
     for (const auto& r : refusals()) {
         SCOPED_TRACE(r.certificate + " certificate for " + r.host);
         auto p = tls_peer(r.certificate);
-        run_async(https_refused(url("https", r.host, p, "/secret"), r.reason));
+        run_async(attempt(url(scheme, r.host, p, "/secret"), r.reason));
         const auto report = connection_report(p);
         EXPECT_TRUE(report.starts_with("conn handshake=failed")) << report;
         EXPECT_NE(report.find("request_bytes=0"), std::string::npos) << report;
@@ -174,6 +179,10 @@ TEST(client_tls, https_refuses_wrong_expired_untrusted_and_ip_certificates_befor
             EXPECT_NE(report.find("sni=-"), std::string::npos) << "SNI sent for an IP: " << report;
         }
     }
+}
+
+TEST(client_tls, https_refuses_wrong_expired_untrusted_and_ip_certificates_before_sending) {
+    expect_refusals("https", https_refused);
 }
 
 awaitable<void> https_default_trust(std::string target) {
@@ -251,11 +260,17 @@ awaitable<void> bad_ca_file() {
     EXPECT_EQ(got.error().code(), sb::client_errc::bad_tls_options) << got.error().what();
 }
 
-TEST(client_tls, a_plain_server_and_a_missing_ca_file_are_clear_errors) {
+TEST(client_tls, a_plain_server_a_missing_ca_file_and_a_bad_resolve_entry_are_clear_errors) {
     // aiohttp speaks plain HTTP: it answers a ClientHello with a 400, which is no TLS.
     peer plain({SWITCHBOARD_PYTHON_PATH, peers_dir + "/rest_peer.py"});
     run_async(https_to_plain(url("https", "good.test", plain, "/")));
     run_async(bad_ca_file());
+
+    sb::http_client_options o;
+    o.resolve = {{"good.test", "localhost"}};
+    asio::io_context io;
+    EXPECT_THROW(sb::http_client(io.get_executor(), o), std::invalid_argument)
+        << "a resolve entry needs an IP address";
 }
 
 // A server that takes the TCP connection and never answers the ClientHello.
@@ -359,14 +374,7 @@ awaitable<void> wss_refused(std::string target, std::string reason) {
 }
 
 TEST(client_wss, refuses_wrong_expired_untrusted_and_ip_certificates_before_the_upgrade) {
-    for (const auto& r : refusals()) {
-        SCOPED_TRACE(r.certificate + " certificate for " + r.host);
-        auto p = tls_peer(r.certificate);
-        run_async(wss_refused(url("wss", r.host, p, "/echo"), r.reason));
-        const auto report = connection_report(p);
-        EXPECT_TRUE(report.starts_with("conn handshake=failed")) << report;
-        EXPECT_NE(report.find("request_bytes=0"), std::string::npos) << report;
-    }
+    expect_refusals("wss", wss_refused);
 }
 
 awaitable<void> wss_insecure(std::string target) {

@@ -18,16 +18,13 @@ its stdin closes, and never longer than --lifetime seconds.
 import argparse
 import json
 import os
-import select
-import signal
 import socket
 import ssl
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_ws_peer import close_frame, frame, switching  # noqa: E402
+from raw_ws_peer import close_frame, frame, serve_until_stopped, switching  # noqa: E402
 
 HOLD = 10.0
 print_lock = threading.Lock()
@@ -170,23 +167,7 @@ def main():
     context.sni_callback = remember_sni
 
     family, host = (socket.AF_INET6, "::1") if args.ipv6 else (socket.AF_INET, "127.0.0.1")
-    listener = socket.socket(family)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    listener.listen(64)
-    print(f"port={listener.getsockname()[1]}", flush=True)
-
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    deadline = time.monotonic() + args.lifetime
-    while not stopping.is_set() and time.monotonic() < deadline:
-        ready, _, _ = select.select([listener, sys.stdin], [], [], 0.2)
-        if sys.stdin in ready:
-            break
-        if listener in ready:
-            conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn, context), daemon=True).start()
-    listener.close()
+    serve_until_stopped(lambda conn: serve(conn, context), args.lifetime, family, host)
 
 
 if __name__ == "__main__":
