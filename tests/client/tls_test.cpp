@@ -244,6 +244,20 @@ TEST(client_tls, pooled_connections_are_kept_apart_by_scheme) {
     run_async(schemes_apart(url("https", "good.test", p, "/"), url("http", "good.test", p, "/")));
 }
 
+awaitable<void> https_cut(std::string target) {
+    sb::http_client client(co_await asio::this_coro::executor, https_options());
+    auto got = co_await client.try_request<sb::client_response>("GET", target);
+    CO_ASSERT_FALSE(got.has_value());
+    EXPECT_EQ(got.error().code(), sb::client_errc::connection_closed) << got.error().what();
+    EXPECT_NE(std::string(got.error().what()).find("close_notify"), std::string::npos)
+        << got.error().what();
+}
+
+TEST(client_tls, a_body_cut_without_close_notify_is_not_taken_for_complete) {
+    auto p = tls_peer("good");
+    run_async(https_cut(url("https", "good.test", p, "/cut")));
+}
+
 awaitable<void> https_to_plain(std::string target) {
     sb::http_client client(co_await asio::this_coro::executor, https_options());
     auto got = co_await client.try_request("GET", target);

@@ -3,7 +3,8 @@ case-36), and a witness of what reached it.
 
 Serves --cert/--key on 127.0.0.1 (or ::1 with --ipv6) and prints "port=N" once it listens. An
 HTTP request gets 200 with {"sni": ..., "path": ...}, on a kept-alive connection; a WebSocket
-upgrade gets a 101, then each text message is echoed and a close frame answered.
+upgrade gets a 101, then each text message is echoed and a close frame answered. /cut answers
+with a body that runs to the end of the connection and closes without close_notify.
 
 When a connection ends it prints one line, which the tests read:
     conn handshake=ok sni=good.test request_bytes=97 requests=1
@@ -135,6 +136,12 @@ def serve(raw, context):
                 requests += 1
                 if headers.get("upgrade", "").lower() == "websocket":
                     echo_websocket(conn, headers)
+                    break
+                if path == "/cut":
+                    # A body that runs to the end of the connection, ended without
+                    # close_notify (closing an SSLSocket does not send one): truncated, as far
+                    # as the client can tell.
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"partial\": ")
                     break
                 body = json.dumps({"sni": seen.sni or "", "path": path}).encode()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
