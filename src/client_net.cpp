@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 
 namespace switchboard::detail::net {
 
@@ -125,7 +126,8 @@ public:
         if (!options.ca_dir.empty()) {
             // OpenSSL looks into the directory only during a handshake; a wrong path would
             // surface there as an untrusted certificate.
-            if (!std::filesystem::is_directory(options.ca_dir)) {
+            std::error_code missing;
+            if (!std::filesystem::is_directory(options.ca_dir, missing)) {
                 bad_tls_options("CA directory", options.ca_dir, "not a directory");
             }
             context.add_verify_path(options.ca_dir, ec);

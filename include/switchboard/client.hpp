@@ -126,7 +126,8 @@ struct url_parts {
     std::uint16_t port = 0;
     std::string target; ///< path and query as sent, still percent-encoded; "/" at least
 
-    /// "host:port", the key connections are reused by (IPv6 in brackets).
+    /// "host:port" (IPv6 in brackets): what errors name; with the scheme, the key connections
+    /// are reused by.
     std::string authority() const;
     /// The Host header: the port is left out when it is the scheme's default.
     std::string host_header() const;

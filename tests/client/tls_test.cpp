@@ -155,6 +155,20 @@ TEST(client_tls, https_succeeds_with_the_right_certificate_and_sends_the_host_na
     EXPECT_NE(report.find("requests=3"), std::string::npos) << report;
 }
 
+awaitable<void> https_ca_dir(std::string target) {
+    auto o = https_options();
+    o.tls = {};
+    o.tls.ca_dir = certs() + "/ca-dir";
+    sb::http_client client(co_await asio::this_coro::executor, o);
+    auto body = co_await client.get(target);
+    EXPECT_EQ(body.at("sni"), "good.test");
+}
+
+TEST(client_tls, a_hashed_ca_directory_is_a_private_trust_store_too) {
+    auto p = tls_peer("good");
+    run_async(https_ca_dir(url("https", "good.test", p, "/")));
+}
+
 awaitable<void> https_refused(std::string target, std::string reason) {
     sb::http_client client(co_await asio::this_coro::executor, https_options());
     auto got = co_await client.try_request("GET", target);

@@ -2,6 +2,7 @@
 # Makes the certificates of the client's TLS tests (shared case 36) in DIR, with the openssl
 # command-line tool:
 #   ca.pem                a test CA, the only one the tests trust
+#   ca-dir/               the same CA as a hashed directory (openssl rehash)
 #   good.pem/.key         from the CA, subjectAltName DNS:good.test
 #   other.pem/.key        from the CA, DNS:other.test
 #   expired.pem/.key      from the CA, DNS:good.test, valid only on 1-2 January 2020
@@ -21,6 +22,9 @@ key() {
 key ca
 openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj /CN=switchboard-test-ca \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+mkdir -p ca-dir
+cp ca.pem ca-dir/
+openssl rehash ca-dir
 
 # `openssl ca` is the tool that takes explicit validity dates, which the expired certificate
 # needs; every leaf goes through it so that all of them are made the same way.
