@@ -306,7 +306,6 @@ awaitable<void> silent_tls(bool websocket) {
     auto executor = co_await asio::this_coro::executor;
     asio::ip::tcp::acceptor silent(executor, {asio::ip::make_address("127.0.0.1"), 0});
     const auto port = std::to_string(silent.local_endpoint().port());
-    const auto started = std::chrono::steady_clock::now();
     std::string what;
     try {
         if (websocket) {
@@ -324,8 +323,9 @@ awaitable<void> silent_tls(bool websocket) {
         EXPECT_EQ(e.code(), sb::client_errc::connect_timeout) << e.what();
         what = e.what();
     }
-    EXPECT_NE(what.find("TLS handshake"), std::string::npos) << what;
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    // Only the 300 ms deadline can end it this way (run_async's watchdog catches a hang); no
+    // wall-clock bound, which a loaded machine would break.
+    EXPECT_NE(what.find("TLS handshake timed out after 300 ms"), std::string::npos) << what;
 }
 
 TEST(client_tls, connect_timeout_bounds_the_tls_handshake) {
