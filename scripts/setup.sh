@@ -3,7 +3,9 @@
 #   scripts/setup.sh           to build the library and the demo
 #   scripts/setup.sh --tests   also the test peers: Python websockets/aiohttp,
 #                              Node with the npm packages of tests/node and
-#                              tests/browser, and Chromium for the page test
+#                              tests/browser, Chromium for the page test, and
+#                              the openssl tool (the client's TLS tests make
+#                              their certificates with it and use s_server)
 # Idempotent: apt is not consulted when no package is missing, and npm runs
 # only where node_modules is missing.
 set -euo pipefail
@@ -18,7 +20,8 @@ packages=(
 with_tests=false
 if [ "${1:-}" = "--tests" ]; then
     with_tests=true
-    packages+=(curl python3 python3-websockets python3-aiohttp python3-h11 nodejs npm chromium)
+    packages+=(curl openssl python3 python3-websockets python3-aiohttp python3-h11 nodejs npm
+               chromium)
 fi
 
 missing=()

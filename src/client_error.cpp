@@ -50,6 +50,12 @@ public:
             return "WebSocket peer silent past the idle timeout";
         case client_errc::send_timeout:
             return "WebSocket send timed out";
+        case client_errc::tls_handshake_failed:
+            return "TLS handshake failed";
+        case client_errc::certificate_rejected:
+            return "server certificate rejected";
+        case client_errc::bad_tls_options:
+            return "TLS trust store cannot be loaded";
         }
         return "unknown client error";
     }

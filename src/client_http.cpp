@@ -1,4 +1,5 @@
-// The REST client: one exchange at a time per connection, connections kept per host:port.
+// The REST client: one exchange at a time per connection, connections kept per scheme, host and
+// port.
 #include "client_net.hpp"
 #include "client_wire.hpp"
 #include "text.hpp"
@@ -6,12 +7,12 @@
 #include <switchboard/client.hpp>
 #include <switchboard/log.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include <fmt/format.h>
 
@@ -34,34 +35,17 @@ namespace detail {
 namespace {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_chunk = 16 * 1024;
 
 struct pooled_connection {
-    explicit pooled_connection(tcp::socket s)
-        : socket(std::move(s)) {}
+    explicit pooled_connection(net::stream s)
+        : stream(std::move(s)) {}
 
-    tcp::socket socket;
+    net::stream stream;
     clock::time_point idle_since = clock::now();
 };
-
-// Whether an idle connection can still carry a request. A server that closed it sent a FIN,
-// which a non-blocking peek sees at once; bytes nobody asked for mean the framing is lost.
-bool still_usable(tcp::socket& socket) {
-    boost::system::error_code ec;
-    socket.non_blocking(true, ec);
-    if (ec) {
-        return false;
-    }
-    char byte = 0;
-    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    boost::system::error_code ignored;
-    socket.non_blocking(false, ignored);
-    return ec == asio::error::would_block;
-}
 
 } // namespace
 
@@ -72,13 +56,25 @@ struct http_client_state {
         if (!options.base_url.empty()) {
             base = parse_url(options.base_url);
         }
+        net::check_resolve_entries(options.resolve);
     }
 
     asio::any_io_executor executor;
     const http_client_options options;
     std::optional<url_parts> base;
 
+    // The TLS context, made on the first https:// request: loading the system's trust store
+    // costs milliseconds that a client of http:// only should not pay.
+    std::shared_ptr<const net::tls_context> tls_context() {
+        std::lock_guard lock(mutex);
+        if (!tls) {
+            tls = net::make_tls_context(options.tls);
+        }
+        return tls;
+    }
+
     std::mutex mutex;
+    std::shared_ptr<const net::tls_context> tls;
     std::unordered_map<std::string, std::vector<std::unique_ptr<pooled_connection>>> idle;
 
     std::atomic<std::uint64_t> requests{0};
@@ -112,7 +108,7 @@ struct http_client_state {
         while (!list.empty()) {
             auto conn = std::move(list.back());
             list.pop_back();
-            if (now - conn->idle_since < options.idle_timeout && still_usable(conn->socket)) {
+            if (now - conn->idle_since < options.idle_timeout && conn->stream.still_usable()) {
                 return conn;
             }
         }
@@ -156,10 +152,7 @@ asio::awaitable<attempt> exchange_on(pooled_connection& conn, const std::string&
                                      const http_client_options& options) {
     auto executor = co_await asio::this_coro::executor;
     net::deadline limit(executor);
-    limit.arm(options.request_timeout, [&conn] {
-        boost::system::error_code ignored;
-        conn.socket.close(ignored);
-    });
+    limit.arm(options.request_timeout, [&conn] { conn.stream.close(); });
 
     attempt result;
     auto timed_out = [&] {
@@ -168,8 +161,7 @@ asio::awaitable<attempt> exchange_on(pooled_connection& conn, const std::string&
                                         options.request_timeout.count()));
     };
 
-    auto [write_ec, written] =
-        co_await asio::async_write(conn.socket, asio::buffer(text), use_tuple);
+    auto [write_ec, written] = co_await conn.stream.write(asio::buffer(text));
     if (write_ec) {
         result.nothing_received = true;
         result.error =
@@ -183,7 +175,7 @@ asio::awaitable<attempt> exchange_on(pooled_connection& conn, const std::string&
                                  wire::response_reader::body_mode::limit, method == "HEAD");
     std::array<char, read_chunk> chunk{};
     while (!reader.done() && !reader.failed()) {
-        auto [ec, n] = co_await conn.socket.async_read_some(asio::buffer(chunk), use_tuple);
+        auto [ec, n] = co_await conn.stream.read_some(asio::buffer(chunk));
         if (limit.expired()) {
             result.error = timed_out();
             co_return result;
@@ -191,6 +183,17 @@ asio::awaitable<attempt> exchange_on(pooled_connection& conn, const std::string&
         if (ec == asio::error::eof) {
             reader.feed_eof();
             break;
+        }
+        if (ec == asio::ssl::error::stream_truncated) {
+            // The TLS connection ended without close_notify: whoever cut it may have cut the
+            // answer too, so a body that runs to the end of the connection is not complete.
+            result.nothing_received = !reader.got_some();
+            result.error = client_error(
+                client_errc::connection_closed,
+                fmt::format("{}: the server closed the TLS connection without close_notify "
+                            "before the response was complete",
+                            where));
+            co_return result;
         }
         if (ec) {
             result.nothing_received = !reader.got_some();
@@ -217,18 +220,18 @@ asio::awaitable<client_response> run_request(std::shared_ptr<http_client_state> 
                                              client_request req) {
     const auto url = state->target_url(req.url);
     const auto where = req.method + " " + wire::shown_url(url);
-    if (url.scheme == "https") {
+    if (url.scheme != "http" && url.scheme != "https") {
         throw client_error(client_errc::unsupported_scheme,
-                           where + ": https is not supported yet (TLS comes later)");
+                           where + ": http_client speaks http:// and https://; use "
+                                   "websocket_client for ws:// and wss://");
     }
-    if (url.scheme != "http") {
-        throw client_error(client_errc::unsupported_scheme,
-                           where + ": http_client speaks http://; use websocket_client for ws://");
-    }
+    const bool tls = net::uses_tls(url.scheme);
 
     const auto text = wire::request_text(req.method, url, state->options.user_agent,
                                          state->options.headers, req.headers, req.body);
-    const auto key = url.authority();
+    // The scheme is part of the key: a TLS connection must never carry an http:// request, nor
+    // a plain one an https:// request.
+    const auto key = url.scheme + "://" + url.authority();
     ++state->requests;
 
     for (int round = 0;; ++round) {
@@ -243,8 +246,10 @@ asio::awaitable<client_response> run_request(std::shared_ptr<http_client_state> 
             if (reused) {
                 ++state->reused;
             } else {
+                auto context = tls ? state->tls_context() : nullptr;
                 conn = std::make_unique<pooled_connection>(
-                    co_await net::open_socket(url, state->options.connect_timeout));
+                    co_await net::open_stream(url, state->options.connect_timeout,
+                                              state->options.resolve, std::move(context)));
                 ++state->opened;
             }
             outcome = co_await exchange_on(*conn, text, req.method, where, state->options);

@@ -95,35 +95,32 @@ ws_client_state::connect(asio::any_io_executor executor, std::string url,
                          ws_connect_options options) {
     const auto parts = parse_url(url);
     const auto where = wire::shown_url(parts);
-    if (parts.scheme == "wss") {
+    if (parts.scheme != "ws" && parts.scheme != "wss") {
         throw client_error(client_errc::unsupported_scheme,
-                           "connect to " + where + ": wss is not supported yet (TLS comes later)");
+                           "connect to " + where +
+                               ": websocket_client needs a ws:// or wss:// URL");
     }
-    if (parts.scheme != "ws") {
-        throw client_error(client_errc::unsupported_scheme,
-                           "connect to " + where + ": websocket_client needs a ws:// URL");
-    }
+    net::check_resolve_entries(options.resolve);
 
     const auto key = wire::new_websocket_key();
     const auto request =
         wire::upgrade_request_text(parts, key, options.subprotocols, options.headers);
-    auto socket = co_await net::open_socket(parts, options.connect_timeout);
+    auto tls = net::uses_tls(parts.scheme) ? net::make_tls_context(options.tls) : nullptr;
+    auto stream =
+        co_await net::open_stream(parts, options.connect_timeout, options.resolve, std::move(tls));
 
     // The whole handshake, both directions, within one deadline: a server that answers one
     // byte at a time does not extend it.
     net::deadline limit(executor);
-    limit.arm(options.handshake_timeout, [&socket] {
-        boost::system::error_code ignored;
-        socket.close(ignored);
-    });
+    limit.arm(options.handshake_timeout, [&stream] { stream.close(); });
 
     wire::upgrade_reader reader(key, options.subprotocols, options.max_handshake_header,
                                 options.max_error_body);
-    auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), use_tuple);
+    auto [write_ec, written] = co_await stream.write(asio::buffer(request));
     std::array<char, 4096> chunk{};
     boost::system::error_code read_ec = write_ec;
     while (!read_ec && reader.current() == wire::upgrade_reader::state::reading) {
-        auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), use_tuple);
+        auto [ec, n] = co_await stream.read_some(asio::buffer(chunk));
         if (ec == asio::error::eof) {
             reader.feed_eof();
             break;
@@ -155,7 +152,7 @@ ws_client_state::connect(asio::any_io_executor executor, std::string url,
     }
 
     auto leftover = reader.take_leftover();
-    auto state = std::make_shared<ws_client_state>(executor, std::move(socket), std::move(options),
+    auto state = std::make_shared<ws_client_state>(executor, std::move(stream), std::move(options),
                                                    reader.subprotocol(), leftover, where);
     state->launch();
     log(log_level::debug, "client_websocket_open url={} subprotocol={}", where,
@@ -163,11 +160,11 @@ ws_client_state::connect(asio::any_io_executor executor, std::string url,
     co_return std::make_shared<websocket_client::owner>(std::move(state));
 }
 
-ws_client_state::ws_client_state(asio::any_io_executor strand, tcp::socket socket,
+ws_client_state::ws_client_state(asio::any_io_executor strand, net::stream stream,
                                  ws_connect_options options, std::string subprotocol,
                                  std::string_view leftover, std::string where)
     : strand_(std::move(strand))
-    , socket_(std::move(socket))
+    , stream_(std::move(stream))
     , options_(std::move(options))
     , subprotocol_(std::move(subprotocol))
     , where_(std::move(where))
@@ -509,7 +506,7 @@ asio::awaitable<void> ws_client_state::reader() {
             continue;
         }
 
-        auto [ec, n] = co_await socket_.async_read_some(in_.prepare(read_chunk), use_tuple);
+        auto [ec, n] = co_await stream_.read_some(in_.prepare(read_chunk));
         if (ec) {
             if (failed_) {
                 // Already reported; the writer closed the socket on its way out.
@@ -532,7 +529,7 @@ asio::awaitable<void> ws_client_state::reader() {
     in_.consume(in_.size());
     std::array<char, 4096> sink{};
     for (;;) {
-        auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), use_tuple);
+        auto [ec, n] = co_await stream_.read_some(asio::buffer(sink));
         if (ec) {
             break;
         }
@@ -570,8 +567,7 @@ void ws_client_state::arm_write_deadline(std::chrono::milliseconds after) {
         auto s = self.lock();
         if (!ec && s && s->writing_) {
             s->write_timed_out_ = true;
-            boost::system::error_code ignored;
-            s->socket_.close(ignored);
+            s->stream_.close();
         }
     });
 }
@@ -646,7 +642,7 @@ asio::awaitable<void> ws_client_state::writer() {
         // A server that stops reading must not hold the writer forever.
         writing_ = true;
         arm_write_deadline(close_requested_ ? options_.close_timeout : options_.send_timeout);
-        auto [ec, n] = co_await asio::async_write(socket_, buffers, use_tuple);
+        auto [ec, n] = co_await stream_.write(buffers);
         writing_ = false;
         write_deadline_.cancel();
         for (const auto& frame : batch) {
@@ -673,15 +669,14 @@ asio::awaitable<void> ws_client_state::writer() {
     }
 
     // Give the server the close timeout to close TCP first, then close it ourselves.
-    boost::system::error_code ignored;
     if (!close_received_ || failed_) {
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.shutdown_send();
     }
     const auto linger_until = std::min(close_deadline_, clock::now() + options_.close_timeout);
     while (!reader_done_ && clock::now() < linger_until) {
         co_await writer_wake_.wait_until(linger_until);
     }
-    socket_.close(ignored);
+    stream_.close();
     while (!reader_done_) {
         co_await writer_wake_.wait_until(clock::time_point::max());
     }

@@ -9,7 +9,6 @@
 #include <switchboard/detail/ws_frame.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
@@ -27,7 +26,6 @@
 namespace switchboard::detail {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 /// Wakes coroutines waiting on the same strand; a timer's cancel underneath. Every waiter
 /// rechecks what it waits for after waking, since a wake may be meant for another waiter.
@@ -57,7 +55,7 @@ public:
     static asio::awaitable<std::shared_ptr<websocket_client::owner>>
     connect(asio::any_io_executor strand, std::string url, ws_connect_options options);
 
-    ws_client_state(asio::any_io_executor strand, tcp::socket socket, ws_connect_options options,
+    ws_client_state(asio::any_io_executor strand, net::stream stream, ws_connect_options options,
                     std::string subprotocol, std::string_view leftover, std::string where);
 
     /// Starts the reader and the writer; they hold the state alive until the connection ends.
@@ -108,7 +106,7 @@ private:
     bool has_message_listener() const;
 
     asio::any_io_executor strand_;
-    tcp::socket socket_;
+    net::stream stream_;
     const ws_connect_options options_;
     const std::string subprotocol_;
     const std::string where_; // "ws://host:port/path" for messages and logs

@@ -53,13 +53,24 @@ options:
   -H, --header 'Name: value'
                        add a request or handshake header; repeatable
   --protocol NAME      offer a WebSocket subprotocol; repeatable
-  --timeout SECONDS    limit for connecting, for a request and its response, and for
-                       the WebSocket handshake (default 10)
+  --timeout SECONDS    limit for connecting (TLS handshake included), for a request and
+                       its response, and for the WebSocket handshake (default 10)
+  --cacert FILE        trust only the CA certificates in this PEM file for https://
+                       and wss:// (default: the system's trust store)
+  --capath DIR         trust only the CA certificates in this hashed directory
+  --resolve HOST:ADDRESS
+                       connect to ADDRESS (IPv4 or IPv6) whenever a URL names HOST;
+                       the Host header, SNI and the certificate check still use HOST;
+                       repeatable
+  --insecure-skip-certificate-verification
+                       accept any certificate from anyone: encrypted but NOT
+                       authenticated, for test servers only; prints a warning
   -v, --verbose        log what the client does on stderr
   -h, --help           show this text
 
-URLs are http://host:port/path?query for get and post, ws://host:port/path?query for
-subscribe and send. https:// and wss:// are not supported yet.
+URLs are http:// or https://host:port/path?query for get and post, ws:// or
+wss://host:port/path?query for subscribe and send. Over TLS the server's certificate
+must be trusted, valid now and name the URL's host (its IP address for an IP URL).
 
 output:
   Response bodies and messages go to stdout, one message per line. A binary message
@@ -68,8 +79,10 @@ output:
 
 exit status:
   0    success; for subscribe, the server closed normally (1000) or --count was reached
-  1    bad usage: unknown command or option, bad URL, JSON that does not parse
-  2    no connection: refused, timed out, upgrade refused, invalid handshake
+  1    bad usage: unknown command or option, bad URL, JSON that does not parse, a
+       CA file or directory that cannot be loaded
+  2    no connection: refused, timed out, certificate rejected, TLS handshake
+       failed, upgrade refused, invalid handshake
   3    the server answered with a status outside 2xx (status and errors on stderr)
   4    the WebSocket closed with a code other than 1000, or the connection broke
        (code and reason on stderr)
@@ -80,6 +93,7 @@ examples:
   switchboard post http://127.0.0.1:8080/jobs/7/publish '{"progress": 42}'
   switchboard subscribe ws://127.0.0.1:8080/jobs/7/subscribe --skip 1 --count 3
   switchboard send ws://127.0.0.1:8080/ws/echo hello "second message"
+  switchboard get https://api.test:8443/health --cacert ca.pem --resolve api.test:127.0.0.1
 )";
 
 enum exit_code : int {
@@ -103,6 +117,8 @@ struct command_line {
     sb::header_list headers;
     std::vector<std::string> protocols;
     std::chrono::milliseconds timeout{10'000};
+    sb::tls_options tls;
+    std::vector<sb::resolve_entry> resolve;
     bool verbose = false;
     bool help = false;
 };
@@ -157,6 +173,22 @@ command_line parse_command_line(int argc, char** argv) {
             cl.headers.emplace_back(std::string(field.substr(0, colon)), std::string(text));
         } else if (arg == "--protocol") {
             cl.protocols.emplace_back(value());
+        } else if (arg == "--cacert") {
+            cl.tls.ca_file = value();
+        } else if (arg == "--capath") {
+            cl.tls.ca_dir = value();
+        } else if (arg == "--insecure-skip-certificate-verification") {
+            cl.tls.insecure_skip_certificate_verification = true;
+        } else if (arg == "--resolve") {
+            // Split at the first colon: a host name has none, an IPv6 address several.
+            const auto entry = value();
+            const auto colon = entry.find(':');
+            if (colon == std::string_view::npos || colon == 0 || colon + 1 == entry.size()) {
+                throw usage_error{"--resolve is written HOST:ADDRESS, got '" + std::string(entry) +
+                                  "'"};
+            }
+            cl.resolve.push_back(
+                {std::string(entry.substr(0, colon)), std::string(entry.substr(colon + 1))});
         } else if (arg == "--") {
             cl.positional.insert(cl.positional.end(), args.begin() + static_cast<long>(i) + 1,
                                  args.end());
@@ -236,7 +268,8 @@ void print_body(const std::string& body) {
 int report(const sb::client_error& e) {
     fail_line(e.what());
     const auto& code = e.code();
-    if (code == sb::client_errc::bad_url || code == sb::client_errc::unsupported_scheme) {
+    if (code == sb::client_errc::bad_url || code == sb::client_errc::unsupported_scheme ||
+        code == sb::client_errc::bad_tls_options) {
         return exit_usage;
     }
     if (code == sb::client_errc::http_status) {
@@ -267,6 +300,8 @@ asio::awaitable<int> run_http(command_line cl) {
     sb::http_client_options options;
     options.connect_timeout = cl.timeout;
     options.request_timeout = cl.timeout;
+    options.tls = cl.tls;
+    options.resolve = cl.resolve;
     sb::http_client client(executor, options);
 
     boost::json::value body;
@@ -296,6 +331,8 @@ sb::ws_connect_options ws_options(const command_line& cl) {
     options.headers = cl.headers;
     options.connect_timeout = cl.timeout;
     options.handshake_timeout = cl.timeout;
+    options.tls = cl.tls;
+    options.resolve = cl.resolve;
     return options;
 }
 
@@ -410,6 +447,10 @@ int main(int argc, char** argv) {
     }
     if (cl.verbose) {
         sb::set_log_sink(sb::stderr_log_sink(), sb::log_level::debug);
+    }
+    if (cl.tls.insecure_skip_certificate_verification) {
+        fail_line("warning: --insecure-skip-certificate-verification: the server's certificate "
+                  "is not checked, so anyone in between can read and change this connection");
     }
 
     asio::io_context io;

@@ -2,8 +2,8 @@
 // WebSocket connections read by a coroutine or by listeners, and a reconnect loop with jittered
 // backoff. docs/client.md is the guide; this header is the reference.
 //
-// Plain http:// and ws:// only for now: https:// and wss:// URLs fail with
-// client_errc::unsupported_scheme until TLS lands.
+// https:// and wss:// go over TLS (OpenSSL), with the server's certificate checked against the
+// system's trust store and the URL's host name unless tls_options says otherwise.
 //
 // Asynchronous operations, once for the whole header:
 // - Every operation is an awaitable; it completes on the executor of the coroutine that awaits
@@ -54,7 +54,7 @@ using header_list = std::vector<std::pair<std::string, std::string>>;
 /// what the peer sent is kept apart, in client_error.
 enum class client_errc {
     bad_url = 1,        ///< the URL does not parse, or has no host
-    unsupported_scheme, ///< not http:// or ws:// (https:// and wss:// wait for TLS)
+    unsupported_scheme, ///< not http(s):// for http_client, not ws(s):// for websocket_client
     invalid_request,    ///< the body has no JSON form
     connect_timeout,    ///< resolving and connecting took longer than connect_timeout
     request_timeout,    ///< the response was not complete within request_timeout
@@ -73,6 +73,17 @@ enum class client_errc {
     protocol_error,     ///< the server broke the WebSocket protocol; we closed the connection
     idle_timeout,       ///< the WebSocket peer was silent past idle_timeout
     send_timeout,       ///< the WebSocket peer did not take our data within send_timeout
+    /// The TLS handshake failed for another reason than the certificate (the server does not
+    /// speak TLS, no common protocol version or cipher, an alert); OpenSSL's reason is in
+    /// what(). Nothing of the request was sent.
+    tls_handshake_failed,
+    /// The server's certificate was refused: untrusted, expired, or not for the URL's host (a
+    /// DNS name, or the IP address for an IP literal); OpenSSL's reason is in what(). Nothing
+    /// of the request was sent.
+    certificate_rejected,
+    /// tls_options names a CA file or directory that cannot be loaded, or the system's trust
+    /// store cannot be.
+    bad_tls_options,
 };
 
 const std::error_category& client_category() noexcept;
@@ -115,7 +126,8 @@ struct url_parts {
     std::uint16_t port = 0;
     std::string target; ///< path and query as sent, still percent-encoded; "/" at least
 
-    /// "host:port", the key connections are reused by (IPv6 in brackets).
+    /// "host:port" (IPv6 in brackets): what errors name; with the scheme, the key connections
+    /// are reused by.
     std::string authority() const;
     /// The Host header: the port is left out when it is the scheme's default.
     std::string host_header() const;
@@ -163,6 +175,33 @@ std::string make_target(std::string_view pattern, const std::vector<url_param>& 
 std::string make_target(std::string_view pattern);
 
 // ---------------------------------------------------------------------------------------------
+// Connecting: TLS and where a host name leads
+
+/// How https:// and wss:// connections are secured. By default the server's certificate must
+/// chain to the system's trust store, be valid now, and name the URL's host (a DNS name in its
+/// subjectAltName, or the address itself for an IP literal); SNI carries the host name, and is
+/// left out for an IP literal. TLS 1.2 is the oldest version offered.
+struct tls_options {
+    /// A PEM file of CA certificates to trust. When ca_file or ca_dir is set, only these are
+    /// trusted (a private trust store) and the system's store is not loaded.
+    std::string ca_file{};
+    /// A directory of CA certificates named by their subject hash (`openssl rehash`).
+    std::string ca_dir{};
+    /// Accepts any certificate from anyone: the connection is encrypted but not authenticated,
+    /// so whoever sits between client and server can read and change everything. For a test
+    /// server only. Every connection made this way logs a warning.
+    bool insecure_skip_certificate_verification = false;
+};
+
+/// Where to connect for a host name instead of asking the resolver, like curl's --resolve. The
+/// URL's host still goes into the Host header, the SNI and the certificate check, so a server
+/// can be reached at a given address while its certificate is checked for its real name.
+struct resolve_entry {
+    std::string host;    ///< as in URLs, compared case-insensitively
+    std::string address; ///< an IPv4 or IPv6 address (no brackets); std::invalid_argument if not
+};
+
+// ---------------------------------------------------------------------------------------------
 // REST
 
 /// A body type for "nothing": as a request body nothing is sent; as a response type any 2xx
@@ -172,7 +211,8 @@ struct no_body {};
 /// A request as sent by http_client::send.
 struct client_request {
     std::string method = "GET";
-    /// An absolute http:// URL, or a target starting with '/' that goes to options.base_url.
+    /// An absolute http:// or https:// URL, or a target starting with '/' that goes to
+    /// options.base_url.
     std::string url;
     /// Sent after the fields the client sets itself (Host, User-Agent, Accept, Content-Type,
     /// Content-Length); a field of the same name given here replaces the client's, except
@@ -195,9 +235,10 @@ struct client_response {
 
 /// Every limit of http_client, with its default.
 struct http_client_options {
-    /// Where targets ("/jobs/7") go: "http://host:port". Absolute URLs ignore it.
+    /// Where targets ("/jobs/7") go: "http://host:port" or "https://host:port". Absolute URLs
+    /// ignore it.
     std::string base_url;
-    /// Resolving the host and opening the TCP connection.
+    /// Resolving the host, opening the TCP connection and, for https://, the TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// From the first byte of the request to the last byte of the response: a total deadline,
     /// so a server that trickles its answer does not extend it.
@@ -209,7 +250,7 @@ struct http_client_options {
     std::size_t max_response_body = 8 * 1024 * 1024;
     /// How much of a body client_error keeps for body().
     std::size_t max_error_body = 4 * 1024;
-    /// Idle connections kept per host:port for reuse.
+    /// Idle connections kept per scheme, host and port for reuse.
     std::size_t max_idle_per_host = 8;
     /// An idle connection older than this is closed instead of reused. Shorter than the
     /// server's own idle timeout (60 s by default), so that the client rarely picks one the
@@ -222,6 +263,10 @@ struct http_client_options {
     /// Sent with every request, before the request's own headers.
     header_list headers{};
     std::string user_agent = "switchboard";
+    /// Certificate checks and trust store for https:// URLs.
+    tls_options tls{};
+    /// Addresses to use for given host names instead of resolving them.
+    std::vector<resolve_entry> resolve{};
 };
 
 /// A value or the client_error that stands in its place: what http_client::try_request gives
@@ -352,7 +397,8 @@ struct http_client_stats {
     std::size_t idle = 0;                 ///< connections idle in the pool right now
 };
 
-/// A REST client: JSON bodies in and out, keep-alive connections reused per host:port.
+/// A REST client: JSON bodies in and out, keep-alive connections reused per scheme, host and port
+/// (a TLS connection is never reused for http:// or the reverse).
 ///
 ///     sb::http_client_options options;
 ///     options.base_url = "http://127.0.0.1:8080";
@@ -372,6 +418,8 @@ struct http_client_stats {
 /// - http_status for a non-2xx answer, with status(), the server's errors() and body();
 /// - not_json / unexpected_json for a 2xx body that is not JSON / does not fit Response, with
 ///   the text in body();
+/// - certificate_rejected / tls_handshake_failed for an https:// server whose TLS handshake
+///   failed, before any byte of the request was sent;
 /// - the limits' and timeouts' codes, and the socket's own errors (connection_refused, ...).
 /// try_request gives the same outcome as a client_result instead of throwing.
 ///
@@ -517,6 +565,7 @@ struct ws_connect_options {
     /// Extra handshake fields, such as Authorization or Origin. The fields of the handshake
     /// itself (Upgrade, Connection, Sec-WebSocket-*, Host) cannot be set here.
     header_list headers{};
+    /// Resolving the host, opening the TCP connection and, for wss://, the TLS handshake.
     std::chrono::milliseconds connect_timeout{10'000};
     /// From sending the handshake to the end of the server's answer.
     std::chrono::milliseconds handshake_timeout{10'000};
@@ -540,6 +589,10 @@ struct ws_connect_options {
     std::chrono::milliseconds close_timeout{5'000};
     /// How long one write may wait for the server to take data.
     std::chrono::milliseconds send_timeout{30'000};
+    /// Certificate checks and trust store for wss:// URLs.
+    tls_options tls{};
+    /// Addresses to use for given host names instead of resolving them.
+    std::vector<resolve_entry> resolve{};
 };
 
 /// Callbacks for a WebSocket client connection; any of them may be empty.
@@ -592,14 +645,16 @@ class ws_client_state;
 /// message; concurrent sends are queued in the order they reach the strand.
 class websocket_client {
 public:
-    /// Connects to a ws:// URL ("ws://host:port/path?query") and completes the opening
-    /// handshake. The connection's strand is made from `executor`.
+    /// Connects to a ws:// or wss:// URL ("wss://host:port/path?query"), does the TLS handshake
+    /// for wss:// (see tls_options), and completes the opening handshake. The connection's strand
+    /// is made from `executor`.
     ///
     /// Fails with client_error, never hangs:
     /// - upgrade_refused: any answer but 101; status() and body() (capped) hold the answer;
     /// - handshake_failed: a 101 that is wrong (Sec-WebSocket-Accept, Upgrade, Connection, an
     ///   extension or subprotocol we did not offer); nothing the server sent is delivered;
     /// - handshake_closed: the server closed the connection before its answer was complete;
+    /// - certificate_rejected, tls_handshake_failed: wss:// only, before anything is sent;
     /// - handshake_timeout, connect_timeout, and the socket's own errors.
     /// Frames that arrive right behind the 101, even in the same TCP segment, are delivered.
     static boost::asio::awaitable<websocket_client>
@@ -743,7 +798,8 @@ class ws_reconnector_state;
 ///   1014, a connect or handshake timeout, a refused or reset TCP connection, and an upgrade
 ///   refused with 408, 429 or 5xx, waiting as `backoff` says. Stops (run() returns or throws)
 ///   after a normal close (1000) or what the same request would only meet again: 1002, 1003,
-///   1007-1010, any 4xxx, any other refusal, a bad URL or handshake.
+///   1007-1010, any 4xxx, any other refusal, a bad URL or handshake, a refused certificate or a
+///   failed TLS handshake.
 /// - Resubscribes: each connection opens the same URL (the route joins its keys) and then runs
 ///   on_open, which can send whatever else a subscription needs.
 /// - Reports the gap: messages the server sent while there was no connection are lost, and

@@ -217,12 +217,56 @@ TEST(client_cli, ctrl_c_closes_the_subscription_properly_and_exits_130) {
     wait_subscribers(server, 6, 0);
 }
 
+// https:// and wss:// against the Python TLS peer, with the certificates of make_certs.sh.
+peer tls_peer(const std::string& certificate) {
+    const auto& dir = sb::test::test_certificates(SWITCHBOARD_PEERS_DIR);
+    return peer({SWITCHBOARD_PYTHON_PATH, SWITCHBOARD_PEERS_DIR "/tls_peer.py", "--cert",
+                 dir + "/" + certificate + ".pem", "--key", dir + "/" + certificate + ".key"});
+}
+
+std::string good_test(const peer& p, const std::string& scheme, std::string_view target) {
+    return scheme + "://good.test:" + std::to_string(p.port) + std::string(target);
+}
+
+TEST(client_cli, https_and_wss_with_a_private_ca_and_a_resolve_entry) {
+    const auto ca = sb::test::test_certificates(SWITCHBOARD_PEERS_DIR) + "/ca.pem";
+    auto p = tls_peer("good");
+    const auto got = cli(
+        {"get", good_test(p, "https", "/x"), "--cacert", ca, "--resolve", "good.test:127.0.0.1"});
+    EXPECT_EQ(got.status, 0) << got.err;
+    EXPECT_NE(got.out.find(R"("sni": "good.test")"), std::string::npos) << got.out;
+
+    const auto sent = cli({"send", good_test(p, "wss", "/echo"), "hello", "--cacert", ca,
+                           "--resolve", "good.test:127.0.0.1"});
+    EXPECT_EQ(sent.status, 0) << sent.err;
+
+    const auto untrusted =
+        cli({"get", good_test(p, "https", "/x"), "--resolve", "good.test:127.0.0.1"});
+    EXPECT_EQ(untrusted.status, 2);
+    EXPECT_NE(untrusted.err.find("certificate rejected"), std::string::npos) << untrusted.err;
+
+    const auto no_file = cli({"get", good_test(p, "https", "/x"), "--cacert", ca + ".missing",
+                              "--resolve", "good.test:127.0.0.1"});
+    EXPECT_EQ(no_file.status, 1);
+    EXPECT_NE(no_file.err.find("CA file"), std::string::npos) << no_file.err;
+}
+
+TEST(client_cli, the_insecure_flag_connects_to_a_bad_certificate_and_warns) {
+    auto p = tls_peer("expired");
+    const auto got = cli({"get", good_test(p, "https", "/x"), "--resolve", "good.test:127.0.0.1",
+                          "--insecure-skip-certificate-verification"});
+    EXPECT_EQ(got.status, 0) << got.err;
+    EXPECT_NE(got.err.find("warning: --insecure-skip-certificate-verification"), std::string::npos)
+        << got.err;
+}
+
 TEST(client_cli, help_names_every_command_option_and_exit_status) {
     const auto r = cli({"--help"});
     EXPECT_EQ(r.status, 0);
-    for (const char* word :
-         {"get URL", "post URL JSON", "subscribe WS_URL", "send WS_URL", "--count", "--skip",
-          "--header", "--protocol", "--timeout", "exit status", "130", "examples"}) {
+    for (const char* word : {"get URL", "post URL JSON", "subscribe WS_URL", "send WS_URL",
+                             "--count", "--skip", "--header", "--protocol", "--timeout", "--cacert",
+                             "--capath", "--resolve", "--insecure-skip-certificate-verification",
+                             "https://", "wss://", "exit status", "130", "examples"}) {
         EXPECT_NE(r.out.find(word), std::string::npos) << word;
     }
 }

@@ -7,15 +7,20 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -265,6 +270,55 @@ struct peer {
     child_process process;
     std::uint16_t port = 0;
 };
+
+/// The certificates of peers/make_certs.sh (a test CA; good, other, expired, ip and rogue
+/// certificates with their keys), made once per test program with the openssl tool in a fresh
+/// temporary directory, which is removed when the program ends. Returns the directory.
+inline const std::string& test_certificates(const std::string& peers_dir) {
+    struct made {
+        made(const std::string& script) {
+            std::string pattern =
+                (std::filesystem::temp_directory_path() / "switchboard-certs-XXXXXX").string();
+            if (::mkdtemp(pattern.data()) == nullptr) {
+                throw std::runtime_error("mkdtemp failed");
+            }
+            dir = pattern;
+            child_process run({"/bin/bash", script, dir});
+            if (run.wait(30s) != 0) {
+                throw std::runtime_error("make_certs.sh failed (is openssl installed?): " +
+                                         run.err());
+            }
+        }
+        made(const made&) = delete;
+        made& operator=(const made&) = delete;
+        ~made() {
+            std::error_code ignored;
+            std::filesystem::remove_all(dir, ignored);
+        }
+        std::string dir;
+    };
+    static const made certificates(peers_dir + "/make_certs.sh");
+    return certificates.dir;
+}
+
+/// A port that was free a moment ago, for a server that cannot be told to pick its own (the
+/// openssl tool).
+inline std::uint16_t free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+                       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    if (!bound) {
+        throw std::runtime_error("no free loopback port");
+    }
+    return ntohs(address.sin_port);
+}
 
 /// Runs a coroutine on a fresh io_context and fails the test if it has not finished within
 /// `limit`; an exception it throws fails the test with its message.

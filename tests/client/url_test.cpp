@@ -1,4 +1,6 @@
 // URLs and targets: what the client sends is what the server's router reads back.
+#include "client_net.hpp"
+
 #include <switchboard/client.hpp>
 #include <switchboard/detail/route_table.hpp>
 #include <switchboard/params.hpp>
@@ -165,6 +167,21 @@ TEST(client_target, query_values_round_trip_through_the_servers_query_parser) {
     ASSERT_EQ(fields->size(), 1U);
     EXPECT_EQ(fields->at(0).first, "k");
     EXPECT_EQ(fields->at(0).second, tricky);
+}
+
+// What decides whether SNI is sent and which certificate check runs (shared case 36).
+TEST(client_url, ip_literals_are_told_from_host_names_as_parse_url_gives_them) {
+    using sb::detail::net::is_ip_literal;
+    EXPECT_TRUE(is_ip_literal(sb::parse_url("https://127.0.0.1:8443/").host));
+    EXPECT_TRUE(is_ip_literal(sb::parse_url("https://[::1]:8443/").host));
+    EXPECT_TRUE(is_ip_literal(sb::parse_url("wss://[2001:db8::7]/").host));
+    EXPECT_FALSE(is_ip_literal(sb::parse_url("https://good.test/").host));
+    EXPECT_FALSE(is_ip_literal(sb::parse_url("https://localhost/").host));
+    EXPECT_FALSE(is_ip_literal("1.2.3")) << "not an address, so a name as far as TLS goes";
+    EXPECT_TRUE(sb::detail::net::uses_tls("https"));
+    EXPECT_TRUE(sb::detail::net::uses_tls("wss"));
+    EXPECT_FALSE(sb::detail::net::uses_tls("http"));
+    EXPECT_FALSE(sb::detail::net::uses_tls("ws"));
 }
 
 } // namespace

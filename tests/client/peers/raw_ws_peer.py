@@ -266,22 +266,28 @@ def main(scenarios=SCENARIOS.get):
     args = parser.parse_args()
     HOLD = args.hold
 
-    listener = socket.socket()
+    serve_until_stopped(lambda conn: serve(conn, scenarios), args.lifetime)
+
+
+def serve_until_stopped(handler, lifetime, family=socket.AF_INET, host="127.0.0.1"):
+    """Listens on a free port of `host`, prints "port=N", and runs handler(conn) on a thread of
+    its own for each connection, until SIGTERM, the end of stdin, or `lifetime` seconds."""
+    listener = socket.socket(family)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind((host, 0))
     listener.listen(64)
     print(f"port={listener.getsockname()[1]}", flush=True)
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    deadline = time.monotonic() + args.lifetime
+    deadline = time.monotonic() + lifetime
     while not stopping.is_set() and time.monotonic() < deadline:
         ready, _, _ = select.select([listener, sys.stdin], [], [], 0.2)
         if sys.stdin in ready:
             break
         if listener in ready:
             conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn, scenarios), daemon=True).start()
+            threading.Thread(target=handler, args=(conn,), daemon=True).start()
     listener.close()
 
 
