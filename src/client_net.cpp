@@ -1,5 +1,6 @@
 #include "client_net.hpp"
 #include "client_wire.hpp"
+#include "text.hpp"
 
 #include <switchboard/log.hpp>
 
@@ -35,7 +36,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 std::optional<asio::ip::address> resolved_by_entry(const std::vector<resolve_entry>& resolve,
                                                    std::string_view host) {
     for (const auto& entry : resolve) {
-        if (wire::iequals(entry.host, host)) {
+        if (iequals(entry.host, host)) {
             return asio::ip::make_address(entry.address);
         }
     }
