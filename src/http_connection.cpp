@@ -90,6 +90,13 @@ private:
     bool fired_ = false;
 };
 
+/// What the HTTP stage hands to the WebSocket stage of an upgraded
+/// connection: nothing of the HTTP state goes with it.
+struct websocket_handoff {
+    std::shared_ptr<ws_session> session;
+    websocket_upgrade::session_function run;
+};
+
 class http_loop {
 public:
     http_loop(server_core& core, std::shared_ptr<connection> conn)
@@ -100,7 +107,9 @@ public:
         , buffer_(read_buffer_limit(core.options))
         , deadline_(stream_.get_executor()) {}
 
-    asio::awaitable<void> run() {
+    /// Serves requests until the connection ends or is upgraded; gives
+    /// the session to run in the second case.
+    asio::awaitable<std::optional<websocket_handoff>> run() {
         bool first = true;
         while (!conn_->stopping) {
             if (!co_await wait_for_request(first)) {
@@ -111,7 +120,11 @@ public:
                 break;
             }
         }
+        if (upgraded_) {
+            co_return std::move(upgraded_);
+        }
         co_await close_gracefully();
+        co_return std::nullopt;
     }
 
 private:
@@ -204,7 +217,11 @@ private:
         auto result = co_await invoke(entry, req);
 
         if (result.is_upgrade()) {
-            co_await run_websocket(core_, *conn_, buffer_, req, *result.upgrade_token());
+            const auto& token = *result.upgrade_token();
+            auto session = co_await open_websocket(core_, *conn_, buffer_, req, token);
+            if (session) {
+                upgraded_ = websocket_handoff{std::move(session), token.run()};
+            }
             co_return false;
         }
         bool keep = client_keep_alive && !conn_->stopping;
@@ -290,13 +307,25 @@ private:
     beast::flat_buffer buffer_;
     read_deadline deadline_;
     clock::time_point first_byte_;
+    std::optional<websocket_handoff> upgraded_;
 };
+
+/// The HTTP stage of a connection, in a coroutine of its own so that its
+/// frame (the read buffer, the parser, the request and the reply) is freed
+/// before an upgraded connection's session starts.
+asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
+                                                             std::shared_ptr<connection> conn) {
+    http_loop loop(core, std::move(conn));
+    co_return co_await loop.run();
+}
 
 } // namespace
 
 asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
-    http_loop loop(core, std::move(conn));
-    co_await loop.run();
+    auto upgraded = co_await serve_http(core, conn);
+    if (upgraded) {
+        co_await run_websocket(*conn, std::move(upgraded->session), std::move(upgraded->run));
+    }
 }
 
 } // namespace switchboard::detail

@@ -128,11 +128,12 @@ void async_event::notify() {
 }
 
 ws_session::ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-                       std::string_view leftover, std::uint64_t connection_id)
+                       std::string_view leftover, std::uint64_t connection_id, std::string target)
     : socket_(socket)
     , limits_(limits)
     , subprotocol_(std::move(subprotocol))
     , id_(connection_id)
+    , target_(std::move(target))
     , parser_(ws::role::server, limits.max_message)
     , in_(read_chunk + limits.max_message / 8 + 4096)
     , inbound_ready_(socket.get_executor())
@@ -541,9 +542,10 @@ asio::awaitable<void> ws_session::writer() {
     stopped_one();
 }
 
-asio::awaitable<void> run_websocket(server_core& core, connection& conn,
-                                    beast::flat_buffer& leftover, request& req,
-                                    const websocket_upgrade& token) {
+asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
+                                                            beast::flat_buffer& leftover,
+                                                            const request& req,
+                                                            const websocket_upgrade& token) {
     const auto& options = core.options;
     std::vector<std::pair<std::string, std::string>> extra;
     if (auto refusal = check_upgrade(req, token, options.allowed_origins, extra)) {
@@ -555,17 +557,14 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         }
         conn.stream.expires_after(options.write_timeout);
         co_await http::async_write(conn.stream, res, use_tuple);
-        co_return;
+        co_return nullptr;
     }
 
     auto leftover_bytes =
         std::string_view(static_cast<const char*>(leftover.data().data()), leftover.size());
-    auto session =
-        std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
-                                     token.chosen_subprotocol(), leftover_bytes, conn.id);
-    leftover.consume(leftover.size());
-    // The HTTP read buffer stays idle for the rest of the connection.
-    leftover.shrink_to_fit();
+    auto session = std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
+                                                token.chosen_subprotocol(), leftover_bytes, conn.id,
+                                                std::string(req.target()));
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -577,19 +576,19 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         session->join(*key.channels, key.key);
     }
 
-    // The 101 is written from a block, so its text is freed before the
-    // session starts rather than kept for the connection's lifetime.
-    {
-        auto response = switching_protocols(req, token, options.server_header);
-        conn.stream.expires_after(options.write_timeout);
-        auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
-        conn.stream.expires_never();
-        if (ec) {
-            co_return;
-        }
+    auto response = switching_protocols(req, token, options.server_header);
+    conn.stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
+    conn.stream.expires_never();
+    if (ec) {
+        co_return nullptr;
     }
     log(log_level::debug, "websocket_open id={} target={}", conn.id, req.target());
+    co_return session;
+}
 
+asio::awaitable<void> run_websocket(connection& conn, std::shared_ptr<ws_session> session,
+                                    websocket_upgrade::session_function run) {
     std::weak_ptr<ws_session> weak = session;
     conn.graceful_stop = [weak] {
         if (auto s = weak.lock()) {
@@ -603,10 +602,10 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
 
     websocket ws(session);
     try {
-        co_await token.run()(ws);
+        co_await run(ws);
     } catch (const std::exception& e) {
         log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn.id,
-            req.target(), e.what());
+            session->target(), e.what());
         session->close(ws::close_code::internal_error, "internal error");
     }
     session->close(ws::close_code::normal, {});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "outbox.hpp"
+#include "ring.hpp"
 #include "server_impl.hpp"
 
 #include <switchboard/detail/ws_frame.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,7 +45,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-               std::string_view leftover, std::uint64_t connection_id);
+               std::string_view leftover, std::uint64_t connection_id, std::string target);
 
     /// Makes the outbox, so that keys can be joined before the 101.
     void start();
@@ -61,6 +61,8 @@ public:
 
     const std::shared_ptr<outbox>& box() const noexcept { return box_; }
     std::string_view subprotocol() const noexcept { return subprotocol_; }
+    /// The request target of the handshake, for the logs.
+    std::string_view target() const noexcept { return target_; }
     bool is_open() const noexcept { return !close_requested_ && !close_received_ && !ended_; }
     const ws_close_status& status() const noexcept { return status_; }
 
@@ -80,12 +82,13 @@ private:
     websocket_limits limits_;
     std::string subprotocol_;
     std::uint64_t id_;
+    std::string target_;
     ws::frame_parser parser_;
     beast::flat_buffer in_;
     std::shared_ptr<outbox> box_;
     std::vector<registry::subscription> subscriptions_;
 
-    std::deque<ws_message> inbound_;
+    ring<ws_message> inbound_;
     async_event inbound_ready_;
     async_event reader_resume_;
     async_event writer_wake_;
@@ -108,10 +111,17 @@ private:
     ws_close_status status_;
 };
 
-/// Runs an accepted upgrade on a connection: the handshake checks, the 101,
-/// the session function, the close. Defined in ws_session.cpp.
-asio::awaitable<void> run_websocket(server_core& core, connection& conn,
-                                    beast::flat_buffer& leftover, request& req,
-                                    const websocket_upgrade& token);
+/// The HTTP side of an accepted upgrade: the handshake checks, the session
+/// with its keys joined, the 101. Gives the session, not yet running, or
+/// nullptr when the upgrade was refused (the refusal has been written).
+asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
+                                                            beast::flat_buffer& leftover,
+                                                            const request& req,
+                                                            const websocket_upgrade& token);
+
+/// Runs an opened session: the session function, then the close. By then
+/// the HTTP state of the connection (buffers, parser, request) is gone.
+asio::awaitable<void> run_websocket(connection& conn, std::shared_ptr<ws_session> session,
+                                    websocket_upgrade::session_function run);
 
 } // namespace switchboard::detail
