@@ -90,22 +90,21 @@ private:
     bool fired_ = false;
 };
 
-/// What the HTTP stage hands to the WebSocket stage of an upgraded
-/// connection: nothing of the HTTP state goes with it.
-struct websocket_handoff {
-    std::shared_ptr<ws_session> session;
-    websocket_upgrade::session_function run;
-};
-
 class http_loop {
 public:
     http_loop(server_core& core, std::shared_ptr<connection> conn)
         : core_(core)
         , options_(core.options)
         , conn_(std::move(conn))
-        , stream_(conn_->stream)
+        , stream_(std::move(conn_->socket))
         , buffer_(read_buffer_limit(core.options))
-        , deadline_(stream_.get_executor()) {}
+        , deadline_(stream_.get_executor()) {
+        conn_->http = &stream_;
+    }
+
+    http_loop(const http_loop&) = delete;
+    http_loop& operator=(const http_loop&) = delete;
+    ~http_loop() { conn_->http = nullptr; }
 
     /// Serves requests until the connection ends or is upgraded; gives
     /// the session to run in the second case.
@@ -218,7 +217,7 @@ private:
 
         if (result.is_upgrade()) {
             const auto& token = *result.upgrade_token();
-            auto session = co_await open_websocket(core_, *conn_, buffer_, req, token);
+            auto session = co_await open_websocket(core_, *conn_, stream_, buffer_, req, token);
             if (session) {
                 upgraded_ = websocket_handoff{std::move(session), token.run()};
             }
@@ -303,29 +302,19 @@ private:
     server_core& core_;
     const server_options& options_;
     std::shared_ptr<connection> conn_;
-    beast::tcp_stream& stream_;
+    beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     read_deadline deadline_;
     clock::time_point first_byte_;
     std::optional<websocket_handoff> upgraded_;
 };
 
-/// The HTTP stage of a connection, in a coroutine of its own so that its
-/// frame (the read buffer, the parser, the request and the reply) is freed
-/// before an upgraded connection's session starts.
+} // namespace
+
 asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
                                                              std::shared_ptr<connection> conn) {
     http_loop loop(core, std::move(conn));
     co_return co_await loop.run();
-}
-
-} // namespace
-
-asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
-    auto upgraded = co_await serve_http(core, conn);
-    if (upgraded) {
-        co_await run_websocket(*conn, std::move(upgraded->session), std::move(upgraded->run));
-    }
 }
 
 } // namespace switchboard::detail

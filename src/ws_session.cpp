@@ -102,17 +102,17 @@ std::string gap_notice(std::uint64_t missed) {
 
 } // namespace
 
-ws_session::ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-                       std::string_view leftover, std::uint64_t connection_id, std::string target)
-    : socket_(socket)
+ws_session::ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
+                       std::string_view leftover, std::string target)
+    : socket_(conn.socket)
     , limits_(limits)
     , subprotocol_(std::move(subprotocol))
-    , id_(connection_id)
+    , id_(conn.id)
     , target_(std::move(target))
     , parser_(ws::role::server, limits.max_message)
     , leftover_(leftover)
-    , function_wake_(socket.get_executor())
-    , timer_(socket.get_executor())
+    , function_wake_(conn.executor)
+    , timer_(conn.executor)
     , last_heard_(clock::now()) {
     function_wake_.expires_at(clock::time_point::max());
 }
@@ -121,7 +121,7 @@ void ws_session::start() {
     // Registry threads wake the writer through the strand; a weak pointer,
     // since a wake may arrive after the session is gone.
     std::weak_ptr<ws_session> weak = shared_from_this();
-    auto executor = socket_.get_executor();
+    auto executor = timer_.get_executor();
     box_ =
         std::make_shared<outbox>(limits_.max_outbound_bytes, limits_.on_overflow, [weak, executor] {
             asio::post(executor, [weak] {
@@ -614,10 +614,9 @@ void ws_session::writer_stopped() {
     stopped_one();
 }
 
-asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
-                                                            beast::flat_buffer& leftover,
-                                                            const request& req,
-                                                            const websocket_upgrade& token) {
+asio::awaitable<std::shared_ptr<ws_session>>
+open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
+               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token) {
     const auto& options = core.options;
     std::vector<std::pair<std::string, std::string>> extra;
     if (auto refusal = check_upgrade(req, token, options.allowed_origins, extra)) {
@@ -627,16 +626,16 @@ asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, c
         for (const auto& [name, value] : extra) {
             res.set(name, value);
         }
-        conn.stream.expires_after(options.write_timeout);
-        co_await http::async_write(conn.stream, res, use_tuple);
+        stream.expires_after(options.write_timeout);
+        co_await http::async_write(stream, res, use_tuple);
         co_return nullptr;
     }
 
     auto leftover_bytes =
         std::string_view(static_cast<const char*>(leftover.data().data()), leftover.size());
-    auto session = std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
-                                                token.chosen_subprotocol(), leftover_bytes, conn.id,
-                                                std::string(req.target()));
+    auto session =
+        std::make_shared<ws_session>(conn, token.session_limits(), token.chosen_subprotocol(),
+                                     leftover_bytes, std::string(req.target()));
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -649,25 +648,39 @@ asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, c
     }
 
     auto response = switching_protocols(req, token, options.server_header);
-    conn.stream.expires_after(options.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
-    conn.stream.expires_never();
+    stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(response), use_tuple);
+    stream.expires_never();
     if (ec) {
         co_return nullptr;
     }
+    // The session drives the bare socket: the stream's timers stay behind
+    // with the HTTP stage.
+    conn.socket = std::move(stream.socket());
+    conn.http = nullptr;
     log(log_level::debug, "websocket_open id={} target={}", conn.id, req.target());
     co_return session;
 }
 
-asio::awaitable<void> run_websocket(connection& conn, std::shared_ptr<ws_session> session,
-                                    websocket_upgrade::session_function run) {
+// One coroutine for the whole connection after the HTTP stage: the session
+// function runs inside it, so an idle subscriber holds this frame, the
+// function's and its read's.
+asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
+    auto upgraded = co_await serve_http(core, conn);
+    if (!upgraded) {
+        co_return;
+    }
+    auto session = std::move(upgraded->session);
+    auto run = std::move(upgraded->run);
+    upgraded.reset();
+
     std::weak_ptr<ws_session> weak = session;
-    conn.graceful_stop = [weak] {
+    conn->graceful_stop = [weak] {
         if (auto s = weak.lock()) {
             s->close(ws::close_code::going_away, "server shutting down");
         }
     };
-    if (conn.stopping) {
+    if (conn->stopping) {
         session->close(ws::close_code::going_away, "server shutting down");
     }
     session->launch();
@@ -676,14 +689,14 @@ asio::awaitable<void> run_websocket(connection& conn, std::shared_ptr<ws_session
     try {
         co_await run(ws);
     } catch (const std::exception& e) {
-        log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn.id,
+        log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn->id,
             session->target(), e.what());
         session->close(ws::close_code::internal_error, "internal error");
     }
     session->close(ws::close_code::normal, {});
     co_await session->finished();
-    conn.graceful_stop = nullptr;
-    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
+    conn->graceful_stop = nullptr;
+    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn->id,
         session->status().code, session->status().reason);
 }
 

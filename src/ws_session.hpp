@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -33,8 +34,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using clock = std::chrono::steady_clock;
 
-    ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-               std::string_view leftover, std::uint64_t connection_id, std::string target);
+    /// Drives `conn.socket`, which the connection gets back before launch().
+    ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
+               std::string_view leftover, std::string target);
 
     /// Makes the outbox, so that keys can be joined before the 101.
     void start();
@@ -139,17 +141,27 @@ private:
     ws_close_status status_;
 };
 
-/// The HTTP side of an accepted upgrade: the handshake checks, the session
-/// with its keys joined, the 101. Gives the session, not yet running, or
-/// nullptr when the upgrade was refused (the refusal has been written).
-asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
-                                                            beast::flat_buffer& leftover,
-                                                            const request& req,
-                                                            const websocket_upgrade& token);
+/// What the HTTP stage hands to the session of an upgraded connection:
+/// nothing of the HTTP state goes with it.
+struct websocket_handoff {
+    std::shared_ptr<ws_session> session;
+    websocket_upgrade::session_function run;
+};
 
-/// Runs an opened session: the session function, then the close. By then
-/// the HTTP state of the connection (buffers, parser, request) is gone.
-asio::awaitable<void> run_websocket(connection& conn, std::shared_ptr<ws_session> session,
-                                    websocket_upgrade::session_function run);
+/// The HTTP stage of a connection (http_connection.cpp): serves requests
+/// until the connection ends or is upgraded, and gives the opened session
+/// in the second case. It runs as a coroutine of its own, so that its frames
+/// (the read buffer, the parser, the request, the reply) are freed before
+/// the session starts.
+asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
+                                                             std::shared_ptr<connection> conn);
+
+/// The HTTP side of an accepted upgrade: the handshake checks, the session
+/// with its keys joined, the 101. Moves the socket from `stream` back to
+/// the connection and gives the session, not yet running; nullptr when the
+/// upgrade was refused (the refusal has been written).
+asio::awaitable<std::shared_ptr<ws_session>>
+open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
+               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token);
 
 } // namespace switchboard::detail
