@@ -428,10 +428,10 @@ private:
             for (const auto& [name, value] : extra) {
                 res.set(name, value);
             }
-            // Known shortcoming: run_websocket() does the same, so a 426 says "Connection:
+            // Known shortcoming: open_websocket() does the same, so a 426 says "Connection:
             // Upgrade" in place of "close" and the connection then closes anyway; an HTTP/1.1
             // client may send its next request into a closing socket. Whether the refusal
-            // keeps the connection is not checked until run_websocket() sends
+            // keeps the connection is not checked until open_websocket() sends
             // "Connection: Upgrade, close".
             check_response(res, false, std::nullopt, true);
             return;

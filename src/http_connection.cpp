@@ -96,11 +96,19 @@ public:
         : core_(core)
         , options_(core.options)
         , conn_(std::move(conn))
-        , stream_(conn_->stream)
+        , stream_(std::move(conn_->socket))
         , buffer_(read_buffer_limit(core.options))
-        , deadline_(stream_.get_executor()) {}
+        , deadline_(stream_.get_executor()) {
+        conn_->http = &stream_;
+    }
 
-    asio::awaitable<void> run() {
+    http_loop(const http_loop&) = delete;
+    http_loop& operator=(const http_loop&) = delete;
+    ~http_loop() { conn_->http = nullptr; }
+
+    /// Serves requests until the connection ends or is upgraded; gives
+    /// the session to run in the second case.
+    asio::awaitable<std::optional<websocket_handoff>> run() {
         bool first = true;
         while (!conn_->stopping) {
             if (!co_await wait_for_request(first)) {
@@ -111,7 +119,11 @@ public:
                 break;
             }
         }
+        if (upgraded_) {
+            co_return std::move(upgraded_);
+        }
         co_await close_gracefully();
+        co_return std::nullopt;
     }
 
 private:
@@ -207,7 +219,11 @@ private:
         auto result = co_await invoke(entry, req);
 
         if (result.is_upgrade()) {
-            co_await run_websocket(core_, *conn_, buffer_, req, *result.upgrade_token());
+            const auto& token = *result.upgrade_token();
+            auto session = co_await open_websocket(core_, *conn_, stream_, buffer_, req, token);
+            if (session) {
+                upgraded_ = websocket_handoff{std::move(session), token.run()};
+            }
             co_return false;
         }
         bool keep = client_keep_alive && !conn_->stopping;
@@ -289,17 +305,19 @@ private:
     server_core& core_;
     const server_options& options_;
     std::shared_ptr<connection> conn_;
-    beast::tcp_stream& stream_;
+    beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     read_deadline deadline_;
     clock::time_point first_byte_;
+    std::optional<websocket_handoff> upgraded_;
 };
 
 } // namespace
 
-asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
+asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
+                                                             std::shared_ptr<connection> conn) {
     http_loop loop(core, std::move(conn));
-    co_await loop.run();
+    co_return co_await loop.run();
 }
 
 } // namespace switchboard::detail

@@ -1,53 +1,6 @@
 #include "outbox.hpp"
 
-#include <algorithm>
-
 namespace switchboard::detail {
-
-namespace {
-
-// A drained ring longer than this is freed: a subscriber that once fell
-// behind does not keep the memory of its longest backlog. Shorter rings
-// are kept, so a steady stream does not allocate on every batch.
-constexpr std::size_t kept_slots = 64;
-
-} // namespace
-
-void outbox::frame_ring::push_back(shared_frame frame) {
-    if (count_ == slots_.size()) {
-        std::vector<shared_frame> grown(std::max<std::size_t>(8, slots_.size() * 2));
-        for (std::size_t i = 0; i < count_; ++i) {
-            grown[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
-        }
-        slots_ = std::move(grown);
-        head_ = 0;
-    }
-    slots_[(head_ + count_) & (slots_.size() - 1)] = std::move(frame);
-    ++count_;
-}
-
-shared_frame outbox::frame_ring::pop_front() noexcept {
-    auto frame = std::move(slots_[head_]);
-    head_ = (head_ + 1) & (slots_.size() - 1);
-    if (--count_ == 0) {
-        head_ = 0;
-        if (slots_.size() > kept_slots) {
-            slots_ = {};
-        }
-    }
-    return frame;
-}
-
-void outbox::frame_ring::clear() noexcept {
-    for (auto& slot : slots_) {
-        slot.reset();
-    }
-    head_ = 0;
-    count_ = 0;
-    if (slots_.size() > kept_slots) {
-        slots_ = {};
-    }
-}
 
 outbox::outbox(std::size_t max_bytes, overflow_policy policy, std::function<void()> wake)
     : max_bytes_(max_bytes)

@@ -3,6 +3,8 @@
 // (publishers, through the registry) and drained by the session's writer.
 #pragma once
 
+#include "ring.hpp"
+
 #include <switchboard/websocket.hpp>
 
 #include <cstdint>
@@ -57,26 +59,8 @@ public:
     std::size_t queued_bytes() const;
 
 private:
-    /// A ring of frames rather than a std::deque, which allocates a map and
-    /// a 512-byte block as soon as it is made: the ring allocates nothing
-    /// until the first push and gives a large buffer back once drained, so
-    /// an idle subscriber's queue costs no heap at all.
-    class frame_ring {
-    public:
-        bool empty() const noexcept { return count_ == 0; }
-        const shared_frame& front() const noexcept { return slots_[head_]; }
-        void push_back(shared_frame frame);
-        shared_frame pop_front() noexcept;
-        void clear() noexcept;
-
-    private:
-        std::vector<shared_frame> slots_; // a power of two long, or empty
-        std::size_t head_ = 0;
-        std::size_t count_ = 0;
-    };
-
     mutable std::mutex mutex_;
-    frame_ring frames_;
+    ring<shared_frame> frames_;
     std::size_t bytes_ = 0;
     std::size_t max_bytes_;
     overflow_policy policy_;

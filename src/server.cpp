@@ -59,16 +59,17 @@ void connection::request_stop() {
     stopping = true;
     if (graceful_stop) {
         graceful_stop();
-    } else if (idle) {
+    } else if (idle && http) {
         // Nothing is in flight: waking the idle read ends the connection.
-        stream.cancel();
+        http->cancel();
     }
 }
 
 void connection::force_close() {
+    auto& live = http ? http->socket() : socket;
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.socket().close(ec);
+    live.shutdown(tcp::socket::shutdown_both, ec);
+    live.close(ec);
 }
 
 server_core::server_core(router r, server_options o)
@@ -126,7 +127,7 @@ void server_core::launch(tcp::socket socket) {
     }
 
     auto id = conn->id;
-    auto executor = conn->stream.get_executor();
+    auto executor = conn->executor;
     asio::co_spawn(executor, serve_connection(*this, std::move(conn)),
                    [this, id](const std::exception_ptr& e) {
                        if (e) {
@@ -172,7 +173,7 @@ void server_core::begin_stop() {
     });
     for (auto& [id, weak] : connections) {
         if (auto conn = weak.lock()) {
-            asio::post(conn->stream.get_executor(), [conn] { conn->request_stop(); });
+            asio::post(conn->executor, [conn] { conn->request_stop(); });
         }
     }
 
@@ -185,7 +186,7 @@ void server_core::begin_stop() {
         log(log_level::warn, "server_forcing_stop connections={}", connections.size());
         for (auto& [id, weak] : connections) {
             if (auto conn = weak.lock()) {
-                asio::post(conn->stream.get_executor(), [conn] { conn->force_close(); });
+                asio::post(conn->executor, [conn] { conn->force_close(); });
             }
         }
         // A handler that ignores its closed socket (a long sleep, say) must

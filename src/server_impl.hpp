@@ -27,13 +27,19 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 /// One accepted connection. Everything but the id is touched only on the
-/// connection's strand (the stream's executor).
+/// connection's strand (`executor`).
 struct connection {
-    connection(tcp::socket socket, std::uint64_t number)
-        : stream(std::move(socket))
+    connection(tcp::socket accepted, std::uint64_t number)
+        : executor(accepted.get_executor())
+        , socket(std::move(accepted))
         , id(number) {}
 
-    beast::tcp_stream stream;
+    asio::any_io_executor executor;
+    /// The socket. While the connection speaks HTTP it lives in the HTTP
+    /// stage's stream (`http`); an upgrade moves it back here for the
+    /// session, so that the stream's timers go with the HTTP stage.
+    tcp::socket socket;
+    beast::tcp_stream* http = nullptr;
     std::uint64_t id;
     std::string remote;
     /// Waiting for the next request: nothing would be lost by closing now.
@@ -49,7 +55,8 @@ struct connection {
     void force_close();
 };
 
-/// Runs one connection until it ends; defined in http_connection.cpp.
+/// Runs one connection until it ends: the HTTP stage, then the session if
+/// a route upgraded it. Defined in ws_session.cpp.
 asio::awaitable<void> serve_connection(struct server_core& core, std::shared_ptr<connection> conn);
 
 struct server_core {

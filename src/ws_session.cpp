@@ -7,7 +7,6 @@
 #include <switchboard/reply.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -20,7 +19,6 @@
 #include <cctype>
 #include <span>
 #include <stdexcept>
-#include <tuple>
 
 namespace switchboard {
 
@@ -47,21 +45,11 @@ std::uint16_t sendable_code(std::uint16_t code) {
 // One read buffer per thread, shared by every session the thread runs: a
 // session holds no read buffer of its own while it waits, and an idle
 // subscriber would otherwise keep most of its memory there. Only used
-// between a read and the parse that follows it, with no suspension between;
-// fetch it after every suspension, since a coroutine may resume on another
-// thread.
+// between a read and the parse that follows it, in one handler; a session's
+// next handler may run on another thread, so each fetches it anew.
 std::span<char> read_scratch() {
     thread_local std::vector<char> scratch(read_chunk);
     return scratch;
-}
-
-// Waits until the socket has bytes to read (or has failed) without lending
-// it a buffer: a one-byte peek. Unlike a plain readiness wait, a receive
-// first tries the socket under the reactor's lock, so bytes that arrived
-// just before the wait cannot be missed. `probe` lives in the caller's
-// frame, so the wait adds no coroutine frame of its own.
-auto wait_readable(tcp::socket& socket, char& probe) {
-    return socket.async_receive(asio::buffer(&probe, 1), tcp::socket::message_peek, use_tuple);
 }
 
 // Where a batch is copied to be sent in one call; shared by the sessions a
@@ -114,91 +102,94 @@ std::string gap_notice(std::uint64_t missed) {
 
 } // namespace
 
-asio::awaitable<void> async_event::wait_until(std::chrono::steady_clock::time_point deadline) {
-    if (!signalled_) {
-        timer_.expires_at(deadline);
-        co_await timer_.async_wait(use_tuple);
-    }
-    signalled_ = false;
-}
-
-void async_event::notify() {
-    signalled_ = true;
-    timer_.cancel();
-}
-
-ws_session::ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-                       std::string_view leftover, std::uint64_t connection_id)
-    : socket_(socket)
+ws_session::ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
+                       std::string_view leftover, std::string target)
+    : socket_(conn.socket)
     , limits_(limits)
     , subprotocol_(std::move(subprotocol))
-    , id_(connection_id)
+    , id_(conn.id)
+    , target_(std::move(target))
     , parser_(ws::role::server, limits.max_message)
-    , in_(read_chunk + limits.max_message / 8 + 4096)
-    , inbound_ready_(socket.get_executor())
-    , reader_resume_(socket.get_executor())
-    , writer_wake_(socket.get_executor())
-    , done_(socket.get_executor())
-    , write_deadline_(socket.get_executor())
+    , leftover_(leftover)
+    , function_wake_(conn.executor)
+    , timer_(conn.executor)
     , last_heard_(clock::now()) {
-    // Frames a client sent right behind its handshake arrived with it.
-    if (!leftover.empty()) {
-        auto space = in_.prepare(leftover.size());
-        std::memcpy(space.data(), leftover.data(), leftover.size());
-        in_.commit(leftover.size());
-    }
+    function_wake_.expires_at(clock::time_point::max());
 }
 
 void ws_session::start() {
     // Registry threads wake the writer through the strand; a weak pointer,
-    // since a wake may arrive after the session is gone.
+    // since a wake may arrive after the session is gone. The writer runs two
+    // hops after the wake rather than one, so that the reads and fan-outs
+    // already queued on the thread run first and their frames land in the
+    // same batch: under a flood of 300 messages that is 2 send calls per
+    // subscriber instead of 3 (bench/README.md).
     std::weak_ptr<ws_session> weak = shared_from_this();
-    auto executor = socket_.get_executor();
+    auto executor = timer_.get_executor();
     box_ =
         std::make_shared<outbox>(limits_.max_outbound_bytes, limits_.on_overflow, [weak, executor] {
-            asio::post(executor, [weak] {
-                if (auto self = weak.lock()) {
-                    self->writer_wake_.notify();
-                }
+            asio::post(executor, [weak, executor] {
+                asio::post(executor, [weak] {
+                    if (auto self = weak.lock()) {
+                        self->write_pending();
+                    }
+                });
             });
         });
+}
+
+void ws_session::launch() {
+    // The writer first tries to send without waiting, and a read follows a
+    // peek that saw bytes: neither may block the thread.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+    launched_ = true;
+
+    // Frames a client sent right behind its handshake arrived with it.
+    auto leftover = std::move(leftover_);
+    if (!parse(leftover)) {
+        draining_ = true;
+    }
+    leftover = {};
+
+    // The first messages were queued before the 101.
+    write_pending();
+    read_next();
+    arm_timer();
+}
+
+void ws_session::wake_function() {
+    function_wake_.cancel();
 }
 
 void ws_session::stopped_one() {
     if (reader_done_ && writer_done_) {
         ended_ = true;
-        done_.notify();
+        wake_function();
     }
 }
 
 asio::awaitable<void> ws_session::finished() {
     while (!(reader_done_ && writer_done_)) {
-        co_await done_.wait();
+        co_await function_wake_.async_wait(use_tuple);
     }
     // Leave every channel now rather than when the last reference goes.
     subscriptions_.clear();
 }
 
-asio::awaitable<void> ws_session::run_reader(std::shared_ptr<ws_session> self) {
-    co_await self->reader();
-}
-
-asio::awaitable<void> ws_session::run_writer(std::shared_ptr<ws_session> self) {
-    co_await self->writer();
-}
-
 asio::awaitable<std::optional<ws_message>> ws_session::read() {
     for (;;) {
         if (!inbound_.empty()) {
-            auto message = std::move(inbound_.front());
-            inbound_.pop_front();
-            reader_resume_.notify();
+            auto message = inbound_.pop_front();
+            if (reading_paused_) {
+                read_next();
+            }
             co_return message;
         }
         if (close_requested_ || close_received_ || reader_done_) {
             co_return std::nullopt;
         }
-        co_await inbound_ready_.wait();
+        co_await function_wake_.async_wait(use_tuple);
     }
 }
 
@@ -226,22 +217,14 @@ void ws_session::close(std::uint16_t code, std::string_view reason) {
     if (writing_) {
         // A write stuck on a peer that does not read gets only the close
         // timeout from now on.
-        arm_write_deadline(limits_.close_timeout);
+        write_deadline_ = clock::now() + limits_.close_timeout;
+        arm_timer();
     }
-    writer_wake_.notify();
-    inbound_ready_.notify();
-    reader_resume_.notify();
-}
-
-void ws_session::arm_write_deadline(std::chrono::milliseconds after) {
-    write_deadline_.expires_after(after);
-    write_deadline_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
-        auto s = self.lock();
-        if (!ec && s && s->writing_) {
-            boost::system::error_code ignored;
-            s->socket_.close(ignored);
-        }
-    });
+    write_pending();
+    wake_function();
+    if (reading_paused_) {
+        read_next();
+    }
 }
 
 void ws_session::fail(std::uint16_t code, std::string reason) {
@@ -266,13 +249,13 @@ void ws_session::handle(ws::event& ev) {
             break; // closing: what arrives now is discarded, as RFC 6455 5.5.1 allows
         }
         inbound_.push_back({ev.type == ws::opcode::binary, std::move(ev.payload)});
-        inbound_ready_.notify();
+        wake_function();
         break;
     case ws::event::kind::ping:
         // Only the latest ping needs an answer (RFC 6455 5.5.3), so a ping
         // flood costs one pending pong, not a queue of them.
         pending_pong_ = std::move(ev.payload);
-        writer_wake_.notify();
+        write_pending();
         break;
     case ws::event::kind::pong:
         ping_outstanding_ = false;
@@ -286,8 +269,8 @@ void ws_session::handle(ws::event& ev) {
             box_->shut();
             subscriptions_.clear();
         }
-        writer_wake_.notify();
-        inbound_ready_.notify();
+        write_pending();
+        wake_function();
         break;
     case ws::event::kind::error:
         fail(ev.code, ev.reason);
@@ -295,80 +278,80 @@ void ws_session::handle(ws::event& ev) {
     }
 }
 
-asio::awaitable<void> ws_session::reader() {
-    // Parses bytes as they come; false once a close or an error ends parsing.
-    auto parse = [this](std::string_view data) {
-        while (!data.empty()) {
-            ws::event ev;
-            data.remove_prefix(parser_.parse(data, ev));
-            if (ev.what == ws::event::kind::need_more) {
-                break;
-            }
-            handle(ev);
-            if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
-                return false;
-            }
-        }
-        return true;
-    };
-    char probe = 0;
-
-    // Frames a client sent right behind its handshake; the buffer that
-    // held them is not needed again.
-    bool parsing = parse(std::string_view(static_cast<const char*>(in_.data().data()), in_.size()));
-    in_.consume(in_.size());
-    in_.shrink_to_fit();
-
-    while (parsing && !close_requested_) {
-        // Backpressure: when the session function falls behind, stop
-        // reading and let TCP slow the peer down.
-        while (inbound_.size() >= limits_.max_inbound_messages && !close_requested_) {
-            co_await reader_resume_.wait();
-        }
-        if (close_requested_) {
+// Parses bytes as they come; false once a close or an error ends parsing.
+bool ws_session::parse(std::string_view data) {
+    while (!data.empty()) {
+        ws::event ev;
+        data.remove_prefix(parser_.parse(data, ev));
+        if (ev.what == ws::event::kind::need_more) {
             break;
         }
-
-        std::size_t n = 0;
-        auto [ec, peeked] = co_await wait_readable(socket_, probe);
-        // Taken after the wait: the coroutine may resume on another thread.
-        auto scratch = read_scratch();
-        if (!ec) {
-            n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+        handle(ev);
+        if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
+            return false;
         }
-        if (ec) {
+    }
+    return true;
+}
+
+void ws_session::read_next() {
+    if (reader_done_) {
+        return;
+    }
+    // Closing: whatever the peer still sends is read and thrown away until
+    // it closes its side or the writer gives up and closes the socket;
+    // closing with unread data would reset the connection and could destroy
+    // our close frame before the peer reads it.
+    if (close_requested_) {
+        draining_ = true;
+    }
+    // Backpressure: when the session function falls behind, stop reading
+    // and let TCP slow the peer down; read() picks up again.
+    reading_paused_ = !draining_ && inbound_.size() >= limits_.max_inbound_messages;
+    if (reading_paused_) {
+        return;
+    }
+    // Waits until the socket has bytes to read (or has failed) without
+    // lending it a buffer: a one-byte peek. Unlike a plain readiness wait, a
+    // receive first tries the socket under the reactor's lock, so bytes
+    // that arrived just before the wait cannot be missed.
+    socket_.async_receive(asio::buffer(&probe_, 1), tcp::socket::message_peek,
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              self->on_readable(ec);
+                          });
+}
+
+void ws_session::on_readable(boost::system::error_code ec) {
+    std::size_t n = 0;
+    auto scratch = read_scratch();
+    if (!ec) {
+        n = socket_.read_some(asio::buffer(scratch.data(), scratch.size()), ec);
+    }
+    if (ec) {
+        if (!draining_) {
             if (!close_requested_) {
                 status_ = {ws::close_code::abnormal, {}};
             }
             box_->shut();
             subscriptions_.clear();
-            reader_done_ = true;
-            writer_wake_.notify();
-            inbound_ready_.notify();
-            stopped_one();
-            co_return;
         }
+        reader_stopped();
+        return;
+    }
+    if (!draining_) {
         last_heard_ = clock::now();
-        parsing = parse(std::string_view(scratch.data(), n));
+        if (!parse(std::string_view(scratch.data(), n))) {
+            draining_ = true;
+        }
     }
+    read_next();
+}
 
-    // Closing: whatever the peer still sends is read and thrown away until it
-    // closes its side or the writer gives up and closes the socket; closing
-    // with unread data would reset the connection and could destroy our
-    // close frame before the peer reads it.
-    for (;;) {
-        auto [ec, peeked] = co_await wait_readable(socket_, probe);
-        if (!ec) {
-            auto sink = read_scratch();
-            socket_.read_some(asio::buffer(sink.data(), sink.size()), ec);
-        }
-        if (ec) {
-            break;
-        }
-    }
+void ws_session::reader_stopped() {
     reader_done_ = true;
-    writer_wake_.notify();
-    inbound_ready_.notify();
+    reading_paused_ = false;
+    write_pending();
+    wake_function();
     stopped_one();
 }
 
@@ -389,161 +372,257 @@ void ws_session::heartbeat(clock::time_point now) {
     }
 }
 
-asio::awaitable<void> ws_session::writer() {
-    outbox::batch batch;
-    std::string control;
-    std::string gap;
-    std::string close_frame;
-    std::vector<asio::const_buffer> buffers;
-    std::vector<asio::const_buffer> rest;
-    std::string unsent;
-    // A write that completed at once is followed by one that may wait, so a
-    // writer that is always fed still lets the other sessions of its thread
-    // run.
-    bool wrote_at_once = false;
+void ws_session::arm_timer() {
+    if (writer_done_) {
+        return;
+    }
+    clock::time_point due;
+    if (lingering_) {
+        due = linger_until_;
+    } else if (writing_) {
+        due = write_deadline_;
+    } else if (close_sent_) {
+        due = close_deadline_;
+    } else {
+        due = next_heartbeat();
+    }
+    if (due >= timer_at_) {
+        return; // it fires first, and on_timer looks again
+    }
+    timer_at_ = due;
+    timer_.expires_at(due);
+    // A wait that was cancelled, or that completed just before being
+    // replaced, still runs its handler: the generation tells it is stale.
+    timer_.async_wait(
+        [self = weak_from_this(), generation = ++timer_generation_](boost::system::error_code ec) {
+            auto s = self.lock();
+            if (!ec && s && generation == s->timer_generation_) {
+                s->on_timer();
+            }
+        });
+}
 
+void ws_session::on_timer() {
+    timer_at_ = clock::time_point::max();
+    auto now = clock::now();
+    if (lingering_) {
+        if (now >= linger_until_) {
+            writer_stopped();
+            return;
+        }
+    } else if (writing_) {
+        if (now >= write_deadline_) {
+            // The peer stopped taking data: the write fails, and its
+            // handler ends the writer.
+            boost::system::error_code ignored;
+            socket_.close(ignored);
+            return;
+        }
+    } else {
+        if (!close_sent_) {
+            heartbeat(now);
+        }
+        // Sends a ping or a close, or ends the writer past the close
+        // deadline.
+        write_pending();
+    }
+    arm_timer();
+}
+
+// What the writer sends next, in order: control frames, a gap notice, data
+// frames, a close frame; buffers_ points into them.
+void ws_session::collect() {
+    control_.clear();
+    gap_.clear();
+    close_frame_.clear();
+    buffers_.clear();
+    batch_.frames.clear();
+
+    // Control frames go first: a pong is owed as soon as practical.
+    if (pending_pong_) {
+        control_ += ws::encode_frame(ws::opcode::pong, *pending_pong_);
+        pending_pong_.reset();
+    }
+    if (ping_due_) {
+        control_ += ws::encode_frame(ws::opcode::ping, {});
+        ping_due_ = false;
+        ping_outstanding_ = true;
+    }
+    if (!close_sent_ && !reader_done_) {
+        box_->take(batch_, batch_frames, batch_bytes);
+        if (batch_.missed > 0) {
+            gap_ = gap_notice(batch_.missed);
+        }
+        if (batch_.close && !close_requested_) {
+            // Asked by the registry (close of a key) or by the overflow
+            // policy (a slow subscriber).
+            close(batch_.close->code, batch_.close->reason);
+        }
+        bool drained = batch_.frames.size() < batch_frames && box_->queued_bytes() == 0;
+        if (close_requested_ && (drained || failed_ || batch_.close)) {
+            close_frame_ = ws::encode_frame(
+                ws::opcode::close,
+                close_requested_->code == ws::close_code::no_status
+                    ? std::string()
+                    : ws::close_payload(close_requested_->code, close_requested_->reason));
+            if (failed_) {
+                // The peer broke the protocol: it gets the reason, not more
+                // data.
+                batch_.frames.clear();
+                gap_.clear();
+            }
+        }
+    }
+
+    if (!control_.empty()) {
+        buffers_.emplace_back(asio::buffer(control_));
+    }
+    if (!gap_.empty()) {
+        buffers_.emplace_back(asio::buffer(gap_));
+    }
+    for (const auto& frame : batch_.frames) {
+        buffers_.emplace_back(asio::buffer(*frame));
+    }
+    if (!close_frame_.empty()) {
+        buffers_.emplace_back(asio::buffer(close_frame_));
+    }
+}
+
+void ws_session::write_pending() {
+    // Called whenever there may be something to send. A call made while a
+    // write is in flight, or from inside this loop (a close it asks for),
+    // is covered: the loop collects again before it stops.
+    if (!launched_ || writing_ || writer_done_ || collecting_) {
+        return;
+    }
+    if (lingering_) {
+        if (reader_done_) {
+            writer_stopped();
+        }
+        return;
+    }
+
+    collecting_ = true;
     for (;;) {
-        control.clear();
-        gap.clear();
-        close_frame.clear();
-        buffers.clear();
-        batch.frames.clear();
-
-        // Control frames go first: a pong is owed as soon as practical.
-        if (pending_pong_) {
-            control += ws::encode_frame(ws::opcode::pong, *pending_pong_);
-            pending_pong_.reset();
-        }
-        if (ping_due_) {
-            control += ws::encode_frame(ws::opcode::ping, {});
-            ping_due_ = false;
-            ping_outstanding_ = true;
-        }
-        if (!close_sent_ && !reader_done_) {
-            box_->take(batch, batch_frames, batch_bytes);
-            if (batch.missed > 0) {
-                gap = gap_notice(batch.missed);
-            }
-            if (batch.close && !close_requested_) {
-                // Asked by the registry (close of a key) or by the overflow
-                // policy (a slow subscriber).
-                close(batch.close->code, batch.close->reason);
-            }
-            bool drained = batch.frames.size() < batch_frames && box_->queued_bytes() == 0;
-            if (close_requested_ && (drained || failed_ || batch.close)) {
-                close_frame = ws::encode_frame(
-                    ws::opcode::close,
-                    close_requested_->code == ws::close_code::no_status
-                        ? std::string()
-                        : ws::close_payload(close_requested_->code, close_requested_->reason));
-                if (failed_) {
-                    // The peer broke the protocol: it gets the reason, not
-                    // more data.
-                    batch.frames.clear();
-                    gap.clear();
-                }
-            }
-        }
-
-        if (!control.empty()) {
-            buffers.emplace_back(asio::buffer(control));
-        }
-        if (!gap.empty()) {
-            buffers.emplace_back(asio::buffer(gap));
-        }
-        for (const auto& frame : batch.frames) {
-            buffers.emplace_back(asio::buffer(*frame));
-        }
-        if (!close_frame.empty()) {
-            buffers.emplace_back(asio::buffer(close_frame));
-        }
-
-        if (buffers.empty()) {
+        collect();
+        if (buffers_.empty()) {
             if (reader_done_ && (close_sent_ || !close_received_)) {
-                break; // the peer is gone, or has answered our close
-            }
-            if (close_sent_) {
+                linger(); // the peer is gone, or has answered our close
+            } else if (close_sent_) {
                 if (close_received_ || clock::now() >= close_deadline_) {
-                    break;
+                    linger();
                 }
-                co_await writer_wake_.wait_until(close_deadline_);
-                continue;
+            } else {
+                // Going idle: a burst may have left the batch vectors 8 KiB
+                // each, which an idle subscriber should not keep.
+                if (batch_.frames.capacity() > kept_batch) {
+                    batch_.frames = {};
+                    buffers_ = {};
+                    rest_ = {};
+                }
+                unsent_.shrink_to_fit();
+                wrote_at_once_ = false;
             }
-            // Going idle: a burst may have left the batch vectors 8 KiB each,
-            // which an idle subscriber should not keep.
-            if (batch.frames.capacity() > kept_batch) {
-                batch.frames = {};
-                buffers = {};
-                rest = {};
-            }
-            unsent.shrink_to_fit();
-            wrote_at_once = false;
-            auto due = next_heartbeat();
-            co_await writer_wake_.wait_until(due);
-            heartbeat(clock::now());
-            continue;
+            break;
         }
 
         // First without waiting: the batch copied into one contiguous run
         // and sent with one call while the socket takes it. Asio hands at
         // most 16 buffers to one sendmsg, so a gathered write of small
-        // frames would cost a system call per 16 of them.
+        // frames would cost a system call per 16 of them. A write that
+        // completed at once is followed by one that may wait, so a writer
+        // that is always fed still lets the other sessions of its thread
+        // run.
         boost::system::error_code ec;
         std::size_t next = 0;
-        if (!wrote_at_once) {
-            next = send_now(socket_, buffers, unsent, ec);
+        if (!wrote_at_once_) {
+            next = send_now(socket_, buffers_, unsent_, ec);
         }
-        wrote_at_once = !ec && next == buffers.size() && unsent.empty();
-        if (!ec && !wrote_at_once) {
+        wrote_at_once_ = !ec && next == buffers_.size() && unsent_.empty();
+        if (!ec && !wrote_at_once_) {
             // What the socket did not take goes out in one gathered write,
             // which waits; a peer that stops reading must not hold the
             // writer forever.
-            rest.clear();
-            if (!unsent.empty()) {
-                rest.emplace_back(asio::buffer(unsent));
+            rest_.clear();
+            if (!unsent_.empty()) {
+                rest_.emplace_back(asio::buffer(unsent_));
             }
-            rest.insert(rest.end(), buffers.begin() + static_cast<std::ptrdiff_t>(next),
-                        buffers.end());
+            rest_.insert(rest_.end(), buffers_.begin() + static_cast<std::ptrdiff_t>(next),
+                         buffers_.end());
             writing_ = true;
-            arm_write_deadline(close_frame.empty() && !close_requested_ ? limits_.send_timeout
-                                                                        : limits_.close_timeout);
-            std::tie(ec, std::ignore) = co_await asio::async_write(socket_, rest, use_tuple);
-            writing_ = false;
-            write_deadline_.cancel();
-            unsent.clear();
-        }
-        if (ec) {
-            if (!close_requested_ && !close_received_) {
-                status_ = {ws::close_code::abnormal, {}};
-            }
+            write_deadline_ =
+                clock::now() + (close_frame_.empty() && !close_requested_ ? limits_.send_timeout
+                                                                          : limits_.close_timeout);
+            asio::async_write(
+                socket_, rest_,
+                [self = shared_from_this()](boost::system::error_code written, std::size_t) {
+                    self->on_written(written);
+                });
             break;
         }
-        if (!close_frame.empty()) {
-            close_sent_ = true;
-            close_deadline_ = clock::now() + limits_.close_timeout;
-            if (close_received_ || failed_) {
-                break;
-            }
+        if (!after_write(ec)) {
+            break;
         }
     }
+    collecting_ = false;
+    arm_timer();
+}
 
+void ws_session::on_written(boost::system::error_code ec) {
+    writing_ = false;
+    unsent_.clear();
+    if (after_write(ec)) {
+        write_pending();
+    }
+}
+
+// False when the writer has ended or lingers.
+bool ws_session::after_write(boost::system::error_code ec) {
+    if (ec) {
+        if (!close_requested_ && !close_received_) {
+            status_ = {ws::close_code::abnormal, {}};
+        }
+        linger();
+        return false;
+    }
+    if (!close_frame_.empty()) {
+        close_sent_ = true;
+        close_deadline_ = clock::now() + limits_.close_timeout;
+        if (close_received_ || failed_) {
+            linger();
+            return false;
+        }
+    }
+    return true;
+}
+
+void ws_session::linger() {
     // The server closes TCP first (RFC 6455 7.1.1). Shut down our side and
     // let the reader drain until the peer closes, within the close timeout.
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    auto linger_until = clock::now() + limits_.close_timeout;
-    while (!reader_done_ && clock::now() < linger_until) {
-        co_await writer_wake_.wait_until(linger_until);
+    lingering_ = true;
+    linger_until_ = clock::now() + limits_.close_timeout;
+    if (reader_done_) {
+        writer_stopped();
+    } else {
+        arm_timer();
     }
+}
+
+void ws_session::writer_stopped() {
+    boost::system::error_code ignored;
     socket_.close(ignored);
     writer_done_ = true;
-    inbound_ready_.notify();
+    ++timer_generation_;
+    timer_.cancel();
+    wake_function();
     stopped_one();
 }
 
-asio::awaitable<void> run_websocket(server_core& core, connection& conn,
-                                    beast::flat_buffer& leftover, request& req,
-                                    const websocket_upgrade& token) {
+asio::awaitable<std::shared_ptr<ws_session>>
+open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
+               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token) {
     const auto& options = core.options;
     std::vector<std::pair<std::string, std::string>> extra;
     if (auto refusal = check_upgrade(req, token, options.allowed_origins, extra)) {
@@ -553,19 +632,16 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         for (const auto& [name, value] : extra) {
             res.set(name, value);
         }
-        conn.stream.expires_after(options.write_timeout);
-        co_await http::async_write(conn.stream, res, use_tuple);
-        co_return;
+        stream.expires_after(options.write_timeout);
+        co_await http::async_write(stream, res, use_tuple);
+        co_return nullptr;
     }
 
     auto leftover_bytes =
         std::string_view(static_cast<const char*>(leftover.data().data()), leftover.size());
     auto session =
-        std::make_shared<ws_session>(conn.stream.socket(), token.session_limits(),
-                                     token.chosen_subprotocol(), leftover_bytes, conn.id);
-    leftover.consume(leftover.size());
-    // The HTTP read buffer stays idle for the rest of the connection.
-    leftover.shrink_to_fit();
+        std::make_shared<ws_session>(conn, token.session_limits(), token.chosen_subprotocol(),
+                                     leftover_bytes, std::string(req.target()));
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -577,66 +653,57 @@ asio::awaitable<void> run_websocket(server_core& core, connection& conn,
         session->join(*key.channels, key.key);
     }
 
-    // The 101 is written from a block, so its text is freed before the
-    // session starts rather than kept for the connection's lifetime.
-    {
-        auto response = switching_protocols(req, token, options.server_header);
-        conn.stream.expires_after(options.write_timeout);
-        auto [ec, n] = co_await asio::async_write(conn.stream, asio::buffer(response), use_tuple);
-        conn.stream.expires_never();
-        if (ec) {
-            co_return;
-        }
+    auto response = switching_protocols(req, token, options.server_header);
+    stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(response), use_tuple);
+    stream.expires_never();
+    if (ec) {
+        co_return nullptr;
     }
+    // The session drives the bare socket: the stream's timers stay behind
+    // with the HTTP stage.
+    conn.socket = std::move(stream.socket());
+    conn.http = nullptr;
     log(log_level::debug, "websocket_open id={} target={}", conn.id, req.target());
+    co_return session;
+}
+
+// One coroutine for the whole connection after the HTTP stage: the session
+// function runs inside it, so an idle subscriber holds this frame, the
+// function's and its read's.
+asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
+    auto upgraded = co_await serve_http(core, conn);
+    if (!upgraded) {
+        co_return;
+    }
+    auto session = std::move(upgraded->session);
+    auto run = std::move(upgraded->run);
+    upgraded.reset();
 
     std::weak_ptr<ws_session> weak = session;
-    conn.graceful_stop = [weak] {
+    conn->graceful_stop = [weak] {
         if (auto s = weak.lock()) {
             s->close(ws::close_code::going_away, "server shutting down");
         }
     };
-    if (conn.stopping) {
+    if (conn->stopping) {
         session->close(ws::close_code::going_away, "server shutting down");
     }
     session->launch();
 
     websocket ws(session);
     try {
-        co_await token.run()(ws);
+        co_await run(ws);
     } catch (const std::exception& e) {
-        log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn.id,
-            req.target(), e.what());
+        log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn->id,
+            session->target(), e.what());
         session->close(ws::close_code::internal_error, "internal error");
     }
     session->close(ws::close_code::normal, {});
     co_await session->finished();
-    conn.graceful_stop = nullptr;
-    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
+    conn->graceful_stop = nullptr;
+    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn->id,
         session->status().code, session->status().reason);
-}
-
-void ws_session::launch() {
-    // The writer first tries to send without waiting, and a read follows a
-    // peek that saw bytes: neither may block the thread.
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
-
-    auto executor = socket_.get_executor();
-    auto report = [id = id_](const char* part) {
-        return [id, part](const std::exception_ptr& e) {
-            if (!e) {
-                return;
-            }
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log(log_level::error, "websocket_{}_failed id={} what=\"{}\"", part, id, ex.what());
-            }
-        };
-    };
-    asio::co_spawn(executor, run_reader(shared_from_this()), report("reader"));
-    asio::co_spawn(executor, run_writer(shared_from_this()), report("writer"));
 }
 
 } // namespace detail

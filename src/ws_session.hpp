@@ -1,8 +1,9 @@
-// The driver of one WebSocket connection: a reader and a writer coroutine on
-// the connection's strand, around the socket-free frame codec.
+// The driver of one WebSocket connection: a reader and a writer on the
+// connection's strand, around the socket-free frame codec.
 #pragma once
 
 #include "outbox.hpp"
+#include "ring.hpp"
 #include "server_impl.hpp"
 
 #include <switchboard/detail/ws_frame.hpp>
@@ -12,9 +13,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,34 +23,25 @@
 
 namespace switchboard::detail {
 
-/// Wakes one coroutine waiting on the same strand. A notify that comes
-/// while nobody waits is kept for the next wait.
-class async_event {
-public:
-    explicit async_event(const asio::any_io_executor& executor)
-        : timer_(executor) {}
-
-    asio::awaitable<void> wait_until(std::chrono::steady_clock::time_point deadline);
-    asio::awaitable<void> wait() {
-        return wait_until(std::chrono::steady_clock::time_point::max());
-    }
-    void notify();
-
-private:
-    asio::steady_timer timer_;
-    bool signalled_ = false;
-};
-
+/// One WebSocket connection after its 101.
+///
+/// The reader and the writer are chains of completion handlers rather than
+/// coroutines, and one timer serves every deadline: an idle subscriber then
+/// holds one pending receive and one pending timer wait, not two coroutine
+/// stacks and a timer per thing it might wait for (bench/README.md). Every
+/// member runs on the connection's strand.
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using clock = std::chrono::steady_clock;
 
-    ws_session(tcp::socket& socket, const websocket_limits& limits, std::string subprotocol,
-               std::string_view leftover, std::uint64_t connection_id);
+    /// Drives `conn.socket`, which the connection gets back before launch().
+    ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
+               std::string_view leftover, std::string target);
 
     /// Makes the outbox, so that keys can be joined before the 101.
     void start();
-    /// Starts the reader and the writer; they hold the session alive.
+    /// Starts reading, writing and the heartbeat; pending operations hold
+    /// the session alive.
     void launch();
     /// Waits until the reader and the writer have both ended.
     asio::awaitable<void> finished();
@@ -61,37 +53,78 @@ public:
 
     const std::shared_ptr<outbox>& box() const noexcept { return box_; }
     std::string_view subprotocol() const noexcept { return subprotocol_; }
+    /// The request target of the handshake, for the logs.
+    std::string_view target() const noexcept { return target_; }
     bool is_open() const noexcept { return !close_requested_ && !close_received_ && !ended_; }
     const ws_close_status& status() const noexcept { return status_; }
 
 private:
-    static asio::awaitable<void> run_reader(std::shared_ptr<ws_session> self);
-    static asio::awaitable<void> run_writer(std::shared_ptr<ws_session> self);
-    asio::awaitable<void> reader();
-    asio::awaitable<void> writer();
+    // The reader: at most one receive pending.
+    void read_next();
+    void on_readable(boost::system::error_code ec);
+    bool parse(std::string_view data);
     void handle(ws::event& ev);
+    void reader_stopped();
+
+    // The writer: at most one write in flight.
+    void write_pending();
+    void collect();
+    void on_written(boost::system::error_code ec);
+    bool after_write(boost::system::error_code ec);
+    void linger();
+    void writer_stopped();
+
+    // The one timer.
+    void arm_timer();
+    void on_timer();
+
+    void wake_function();
     void fail(std::uint16_t code, std::string reason);
     void heartbeat(clock::time_point now);
     clock::time_point next_heartbeat() const;
     void stopped_one();
-    void arm_write_deadline(std::chrono::milliseconds after);
 
     tcp::socket& socket_;
     websocket_limits limits_;
     std::string subprotocol_;
     std::uint64_t id_;
+    std::string target_;
     ws::frame_parser parser_;
-    beast::flat_buffer in_;
+    std::string leftover_;
     std::shared_ptr<outbox> box_;
     std::vector<registry::subscription> subscriptions_;
 
-    std::deque<ws_message> inbound_;
-    async_event inbound_ready_;
-    async_event reader_resume_;
-    async_event writer_wake_;
-    async_event done_;
-    asio::steady_timer write_deadline_;
+    ring<ws_message> inbound_;
+    /// Wakes the session function in read() and finished(). It never
+    /// expires: a wake cancels the wait, and the waiter looks again at what
+    /// it waits for, so a wake with nobody waiting needs no memory.
+    asio::steady_timer function_wake_;
+
+    /// The heartbeat, the send deadline, the close deadline and the linger
+    /// after shutting down our side: whichever comes first. It is re-armed
+    /// only to fire earlier; firing early costs one look at the clock.
+    asio::steady_timer timer_;
+    clock::time_point timer_at_ = clock::time_point::max();
+    std::uint64_t timer_generation_ = 0;
+
+    char probe_ = 0;
+    bool launched_ = false;
+    bool reading_paused_ = false;
+    bool draining_ = false;
+
+    outbox::batch batch_;
+    std::string control_;
+    std::string gap_;
+    std::string close_frame_;
+    std::vector<asio::const_buffer> buffers_;
+    std::vector<asio::const_buffer> rest_;
+    std::string unsent_;
+    bool collecting_ = false;
     bool writing_ = false;
+    bool wrote_at_once_ = false;
+    bool lingering_ = false;
+    clock::time_point write_deadline_;
+    clock::time_point linger_until_;
 
     std::optional<std::string> pending_pong_;
     bool ping_due_ = false;
@@ -108,10 +141,27 @@ private:
     ws_close_status status_;
 };
 
-/// Runs an accepted upgrade on a connection: the handshake checks, the 101,
-/// the session function, the close. Defined in ws_session.cpp.
-asio::awaitable<void> run_websocket(server_core& core, connection& conn,
-                                    beast::flat_buffer& leftover, request& req,
-                                    const websocket_upgrade& token);
+/// What the HTTP stage hands to the session of an upgraded connection:
+/// nothing of the HTTP state goes with it.
+struct websocket_handoff {
+    std::shared_ptr<ws_session> session;
+    websocket_upgrade::session_function run;
+};
+
+/// The HTTP stage of a connection (http_connection.cpp): serves requests
+/// until the connection ends or is upgraded, and gives the opened session
+/// in the second case. It runs as a coroutine of its own, so that its frames
+/// (the read buffer, the parser, the request, the reply) are freed before
+/// the session starts.
+asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
+                                                             std::shared_ptr<connection> conn);
+
+/// The HTTP side of an accepted upgrade: the handshake checks, the session
+/// with its keys joined, the 101. Moves the socket from `stream` back to
+/// the connection and gives the session, not yet running; nullptr when the
+/// upgrade was refused (the refusal has been written).
+asio::awaitable<std::shared_ptr<ws_session>>
+open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
+               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token);
 
 } // namespace switchboard::detail

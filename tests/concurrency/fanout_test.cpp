@@ -8,6 +8,10 @@
 #include <switchboard/server.hpp>
 #include <switchboard/websocket.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -40,19 +44,68 @@ boost::asio::awaitable<sb::reply> subscribe(sb::request&) {
                                      .limits(limits));
 }
 
+// Reads nothing for a while, then echoes everything: meanwhile the server's
+// reader must stop at the inbound limit, and start again as the function
+// reads.
+boost::asio::awaitable<void> late_echo_session(sb::websocket& ws) {
+    boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
+    pause.expires_after(std::chrono::milliseconds(300));
+    co_await pause.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await echo_session(ws);
+}
+
+boost::asio::awaitable<sb::reply> late_reader(sb::request&) {
+    sb::websocket_limits limits;
+    limits.max_inbound_messages = 4;
+    co_return sb::reply::upgrade(sb::websocket_upgrade(late_echo_session).limits(limits));
+}
+
+// A subscriber whose writes may wait only briefly for the peer.
+boost::asio::awaitable<sb::reply> impatient_subscriber(sb::request&) {
+    sb::websocket_limits limits;
+    limits.max_outbound_bytes = std::size_t{256} * 1024 * 1024;
+    limits.send_timeout = std::chrono::milliseconds(300);
+    limits.close_timeout = std::chrono::milliseconds(300);
+    co_return sb::reply::upgrade(
+        sb::websocket_upgrade(echo_session).join(*channels, "S").limits(limits));
+}
+
+using route_handler = boost::asio::awaitable<sb::reply> (*)(sb::request&);
+
+// A server on two threads with one GET route and one registry, which the
+// route reaches through `channels`.
+struct fanout_server {
+    fanout_server(const std::string& path, route_handler handler)
+        : server(one_route(path, handler), two_threads())
+        , registry(server.context()) {
+        channels = &registry;
+        server.start();
+    }
+
+    static sb::router one_route(const std::string& path, route_handler handler) {
+        sb::router routes;
+        routes.get(path, handler);
+        return routes;
+    }
+
+    static sb::server_options two_threads() {
+        sb::server_options options;
+        options.threads = 2;
+        return options;
+    }
+
+    sb::server server;
+    sb::registry registry;
+};
+
 TEST(fanout, eight_publisher_threads_and_echoes_arrive_once_in_order) {
     constexpr int threads = 8;
     constexpr int per_thread = 10'000;
     constexpr int echoes = 1'000;
 
-    sb::router routes;
-    routes.get("/k", subscribe);
-    sb::server_options options;
-    options.threads = 2;
-    sb::server server(std::move(routes), options);
-    sb::registry registry(server.context());
-    channels = &registry;
-    server.start();
+    fanout_server fixture("/k", subscribe);
+    auto& server = fixture.server;
+    auto& registry = fixture.registry;
 
     sb::test::ws_test_client client(server.port(), "/k");
     ASSERT_EQ(client.status_line(), "HTTP/1.1 101 Switching Protocols");
@@ -119,14 +172,9 @@ TEST(fanout, eight_publisher_threads_and_echoes_arrive_once_in_order) {
 }
 
 TEST(fanout, publishing_while_sessions_come_and_go_is_race_free) {
-    sb::router routes;
-    routes.get("/k", subscribe);
-    sb::server_options options;
-    options.threads = 2;
-    sb::server server(std::move(routes), options);
-    sb::registry registry(server.context());
-    channels = &registry;
-    server.start();
+    fanout_server fixture("/k", subscribe);
+    auto& server = fixture.server;
+    auto& registry = fixture.registry;
 
     std::atomic<bool> done{false};
     std::thread publisher([&] {
@@ -145,6 +193,45 @@ TEST(fanout, publishing_while_sessions_come_and_go_is_race_free) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(registry.key_count(), 0U);
+}
+
+TEST(fanout, a_session_that_reads_late_gets_every_message_in_order_past_the_inbound_limit) {
+    constexpr int messages = 2000;
+    fanout_server fixture("/late", late_reader);
+    auto& server = fixture.server;
+
+    sb::test::ws_test_client client(server.port(), "/late");
+    ASSERT_EQ(client.status_line(), "HTTP/1.1 101 Switching Protocols");
+    for (int n = 0; n < messages; ++n) {
+        client.send(opcode::text, std::to_string(n));
+    }
+    for (int n = 0; n < messages; ++n) {
+        auto ev = client.next(std::chrono::seconds(30));
+        ASSERT_TRUE(ev) << "stalled after " << n << " echoes";
+        ASSERT_EQ(ev->what, event::kind::message);
+        ASSERT_EQ(ev->payload, "echo:" + std::to_string(n));
+    }
+}
+
+TEST(fanout, a_peer_that_stops_reading_is_dropped_after_the_send_timeout) {
+    fanout_server fixture("/s", impatient_subscriber);
+    auto& server = fixture.server;
+    auto& registry = fixture.registry;
+
+    // The client never reads: once the socket buffers are full, the
+    // server's write waits, and must give up after the send timeout.
+    sb::test::ws_test_client client(server.port(), "/s");
+    ASSERT_EQ(client.status_line(), "HTTP/1.1 101 Switching Protocols");
+    ASSERT_EQ(registry.subscriber_count("S"), 1U);
+    const std::string payload(64 * 1024, 'x');
+    for (int n = 0; n < 400; ++n) {
+        registry.publish("S", payload);
+    }
+    for (int i = 0; i < 1000 && registry.subscriber_count("S") != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(registry.subscriber_count("S"), 0U) << "still joined 10 s after the writes stalled";
+    EXPECT_EQ(registry.stats().cut_off, 0U) << "closed by the queue bound, not the timeout";
 }
 
 } // namespace
