@@ -491,6 +491,9 @@ void ws_client_state::parse_buffered() {
         if (ev.what == ws::event::kind::need_more) {
             return;
         }
+        // A finished frame, not a byte, is hearing from the server: one that trickles a frame
+        // byte by byte must not keep the connection alive forever.
+        last_heard_ = clock::now();
         handle(ev);
     }
 }
@@ -520,7 +523,6 @@ asio::awaitable<void> ws_client_state::reader() {
             co_return;
         }
         in_.commit(n);
-        last_heard_ = clock::now();
     }
 
     // The close frames are exchanged (or we failed the connection): the server closes TCP first

@@ -286,6 +286,12 @@ bool ws_session::parse(std::string_view data) {
         if (ev.what == ws::event::kind::need_more) {
             break;
         }
+        // Only a finished message or control frame counts as hearing from the
+        // peer, not bytes: a peer that trickles one byte of a frame at a time
+        // would otherwise hold its session forever (case-20). A peer sending
+        // a long fragmented message stays alive by answering pings between
+        // its fragments.
+        last_heard_ = clock::now();
         handle(ev);
         if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
             return false;
@@ -339,7 +345,6 @@ void ws_session::on_readable(boost::system::error_code ec) {
         return;
     }
     if (!draining_) {
-        last_heard_ = clock::now();
         if (!parse(std::string_view(scratch.data(), n))) {
             draining_ = true;
         }

@@ -514,6 +514,32 @@ class Heartbeat(ServerCase):
         self.assertEqual(self.assert_closed_with(ws, 1001), "idle timeout")
         self.assertLess(time.monotonic() - started, 3)
 
+    def test_peer_trickling_a_frame_byte_by_byte_is_closed_case20(self):
+        # Bytes arrive every 100 ms, far inside the 700 ms idle limit, but no frame ever
+        # completes: only finished frames count as hearing from the peer.
+        ws = self.raw()
+        frame = peer.encode_frame(1, b"x" * 4096)
+        stop = threading.Event()
+
+        def trickle():
+            for i in range(len(frame)):
+                if stop.wait(0.1):
+                    return
+                try:
+                    ws.send_raw(frame[i:i + 1])
+                except OSError:
+                    return
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        started = time.monotonic()
+        try:
+            self.assertEqual(self.assert_closed_with(ws, 1001), "idle timeout")
+            self.assertLess(time.monotonic() - started, 5)
+        finally:
+            stop.set()
+            sender.join(5)
+
     def test_peer_answering_pings_stays_open(self):
         async def scenario():
             async with websockets.connect(f"{self.url}/ws/echo") as ws:

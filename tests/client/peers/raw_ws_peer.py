@@ -211,6 +211,17 @@ def goes_quiet(conn, headers):
     silent(conn, headers)
 
 
+def trickle(conn, headers):
+    # Upgrades, then sends a 4 KiB text frame one byte every 100 ms: always busy, never done.
+    conn.sendall(switching(headers))
+    for byte in frame(1, b"x" * 4096):
+        time.sleep(0.1)
+        try:
+            conn.sendall(bytes([byte]))
+        except OSError:
+            return
+
+
 def close_early(conn, headers):
     pass  # the connection is closed as soon as the handshake was read
 
@@ -235,6 +246,7 @@ SCENARIOS = {
     "/silent": silent,
     "/half-head": half_head,
     "/goes-quiet": goes_quiet,
+    "/trickle": trickle,
     "/close-early": close_early,
 }
 
