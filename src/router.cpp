@@ -22,28 +22,28 @@ router& router::add(std::string_view method, std::string_view pattern, handler h
     if (index != entries_.size()) {
         throw std::logic_error("route table and handler list disagree");
     }
-    entries_.push_back({std::move(h), options});
+    entries_.push_back({std::move(h), std::move(options)});
     return *this;
 }
 
 router& router::get(std::string_view pattern, handler h, route_options options) {
-    return add("GET", pattern, std::move(h), options);
+    return add("GET", pattern, std::move(h), std::move(options));
 }
 
 router& router::post(std::string_view pattern, handler h, route_options options) {
-    return add("POST", pattern, std::move(h), options);
+    return add("POST", pattern, std::move(h), std::move(options));
 }
 
 router& router::put(std::string_view pattern, handler h, route_options options) {
-    return add("PUT", pattern, std::move(h), options);
+    return add("PUT", pattern, std::move(h), std::move(options));
 }
 
 router& router::patch(std::string_view pattern, handler h, route_options options) {
-    return add("PATCH", pattern, std::move(h), options);
+    return add("PATCH", pattern, std::move(h), std::move(options));
 }
 
 router& router::del(std::string_view pattern, handler h, route_options options) {
-    return add("DELETE", pattern, std::move(h), options);
+    return add("DELETE", pattern, std::move(h), std::move(options));
 }
 
 } // namespace switchboard
