@@ -3,6 +3,7 @@
 #include <switchboard/detail/route_table.hpp>
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 
 #include <fmt/format.h>
@@ -94,7 +95,10 @@ url_parts parse_url(std::string_view url) {
         bad_url(url, "no host");
     }
     if (u.has_userinfo()) {
-        bad_url(url, "user info is not supported; send credentials in a header");
+        // The message must not repeat a password on stderr or in a log.
+        boost::urls::url shown(u);
+        shown.remove_userinfo();
+        bad_url(shown.buffer(), "user info is not supported; send credentials in a header");
     }
     if (u.host_type() == boost::urls::host_type::ipvfuture) {
         bad_url(url, "IPvFuture hosts are not supported");

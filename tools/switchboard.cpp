@@ -73,9 +73,9 @@ wss://host:port/path?query for subscribe and send. Over TLS the server's certifi
 must be trusted, valid now and name the URL's host (its IP address for an IP URL).
 
 output:
-  Response bodies and messages go to stdout, one message per line. A binary message
-  is printed as "base64:" and its base64. Errors go to stderr and start with
-  "switchboard: ".
+  Response bodies (get, post) and received messages (subscribe) go to stdout, one
+  message per line; send prints nothing on success. A binary message is printed as
+  "base64:" and its base64. Errors go to stderr and start with "switchboard: ".
 
 exit status:
   0    success; for subscribe, the server closed normally (1000) or --count was reached
@@ -88,11 +88,11 @@ exit status:
        (code and reason on stderr)
   130  subscribe was interrupted (Ctrl-C); the WebSocket was closed properly first
 
-examples:
-  switchboard get http://127.0.0.1:8080/jobs/7
-  switchboard post http://127.0.0.1:8080/jobs/7/publish '{"progress": 42}'
-  switchboard subscribe ws://127.0.0.1:8080/jobs/7/subscribe --skip 1 --count 3
-  switchboard send ws://127.0.0.1:8080/ws/echo hello "second message"
+examples (against the demo server, switchboard-demo, on its default port):
+  switchboard get http://127.0.0.1:8080/jobs/1
+  switchboard post http://127.0.0.1:8080/jobs/1/events '{"progress": 42}'
+  switchboard subscribe ws://127.0.0.1:8080/jobs/1/subscribe --skip 1 --count 3
+  switchboard send ws://127.0.0.1:8080/jobs/1/subscribe '{"type":"ping","n":1}'
   switchboard get https://api.test:8443/health --cacert ca.pem --resolve api.test:127.0.0.1
 )";
 

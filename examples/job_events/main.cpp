@@ -24,8 +24,11 @@
 #include <boost/describe/class.hpp>
 #include <boost/json/value.hpp>
 
+#include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -204,9 +207,15 @@ awaitable<sb::reply> post_event(sb::request& req) {
 /// answers the client's pings.
 awaitable<void> job_session(sb::websocket& ws) {
     while (auto message = co_await ws.read_json<ping>(sb::decode_options{true})) {
-        if (message->type == "ping") {
-            ws.send_json(ping{"pong", message->n + 1});
+        if (message->type != "ping") {
+            continue;
         }
+        // n + 1 must not overflow on a client's largest number.
+        if (message->n == std::numeric_limits<std::int64_t>::max()) {
+            ws.close(1008, "n is out of range");
+            break;
+        }
+        ws.send_json(ping{"pong", message->n + 1});
     }
 }
 
@@ -260,6 +269,19 @@ void usage(std::ostream& out) {
            "  --verbose            log at debug level\n";
 }
 
+/// A whole decimal number in [low, high], or nothing: "-5" or "70000" for a port must not
+/// become some other number.
+std::optional<std::uint64_t> number_in(const std::string& text, std::uint64_t low,
+                                       std::uint64_t high) {
+    std::uint64_t value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc{} || ptr != end || value < low || value > high) {
+        return std::nullopt;
+    }
+    return value;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -271,32 +293,37 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& arg = args[i];
-        bool has_value = i + 1 < args.size();
-        try {
-            if (arg == "--address" && has_value) {
-                options.address = args[++i];
-            } else if (arg == "--port" && has_value) {
-                options.port = static_cast<std::uint16_t>(std::stoul(args[++i]));
-            } else if (arg == "--threads" && has_value) {
-                options.threads = static_cast<unsigned>(std::stoul(args[++i]));
-            } else if (arg == "--max-connections" && has_value) {
-                options.max_connections = std::stoul(args[++i]);
-            } else if (arg == "--body-limit" && has_value) {
-                options.body_limit = std::stoul(args[++i]);
-            } else if (arg == "--simulate") {
-                simulated = true;
-            } else if (arg == "--verbose") {
-                level = sb::log_level::debug;
-            } else if (arg == "--help" || arg == "-h") {
-                usage(std::cout);
-                return 0;
-            } else {
-                std::cerr << "switchboard-demo: unknown or incomplete option '" << arg << "'\n";
-                usage(std::cerr);
-                return 2;
+        const bool has_value = i + 1 < args.size();
+        // Options that take a number, with the range each accepts.
+        auto number = [&](std::uint64_t low, std::uint64_t high) {
+            const auto value = number_in(args[++i], low, high);
+            if (!value) {
+                std::cerr << "switchboard-demo: " << arg << " takes a whole number from " << low
+                          << " to " << high << ", not '" << args[i] << "'\n";
+                std::exit(2);
             }
-        } catch (const std::exception&) {
-            std::cerr << "switchboard-demo: bad value for " << arg << "\n";
+            return *value;
+        };
+        if (arg == "--address" && has_value) {
+            options.address = args[++i];
+        } else if (arg == "--port" && has_value) {
+            options.port = static_cast<std::uint16_t>(number(0, 65535));
+        } else if (arg == "--threads" && has_value) {
+            options.threads = static_cast<unsigned>(number(1, 1024));
+        } else if (arg == "--max-connections" && has_value) {
+            options.max_connections = number(1, 1'000'000);
+        } else if (arg == "--body-limit" && has_value) {
+            options.body_limit = number(0, std::uint64_t{1} << 40);
+        } else if (arg == "--simulate") {
+            simulated = true;
+        } else if (arg == "--verbose") {
+            level = sb::log_level::debug;
+        } else if (arg == "--help" || arg == "-h") {
+            usage(std::cout);
+            return 0;
+        } else {
+            std::cerr << "switchboard-demo: unknown or incomplete option '" << arg << "'\n";
+            usage(std::cerr);
             return 2;
         }
     }
@@ -334,7 +361,10 @@ int main(int argc, char** argv) {
         }
         // The first line is for people; "port=N" lets scripts and tests find
         // the port when it was 0.
-        std::cout << "switchboard-demo: open http://" << options.address << ":" << server.port()
+        // An IPv6 address goes in brackets in a URL.
+        const bool v6 = options.address.find(':') != std::string::npos;
+        const std::string host = v6 ? "[" + options.address + "]" : options.address;
+        std::cout << "switchboard-demo: open http://" << host << ":" << server.port()
                   << "/ in a browser (Ctrl-C stops it)\nport=" << server.port() << std::endl;
         server.run_until_signal();
     } catch (const std::exception& e) {

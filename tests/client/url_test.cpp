@@ -80,6 +80,17 @@ TEST(client_url, parse_url_refuses_bad_ports_and_user_info) {
     EXPECT_EQ(url_error("http://user:secret@h/"), sb::client_errc::bad_url);
 }
 
+TEST(client_url, a_refused_url_with_a_password_is_shown_without_it) {
+    try {
+        sb::parse_url("http://user:secret@h:8080/x");
+        ADD_FAILURE() << "user info was accepted";
+    } catch (const sb::client_error& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.find("secret"), std::string::npos) << message;
+        EXPECT_NE(message.find("h:8080/x"), std::string::npos) << message;
+    }
+}
+
 TEST(client_url, parse_url_refuses_other_schemes_as_unsupported) {
     EXPECT_EQ(url_error("ftp://h/"), sb::client_errc::unsupported_scheme);
     EXPECT_EQ(url_error("file:///etc/passwd"), sb::client_errc::unsupported_scheme);

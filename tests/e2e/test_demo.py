@@ -4,6 +4,7 @@ and its WebSocket, with Python's websockets library as the client."""
 import asyncio
 import json
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -89,6 +90,20 @@ class Demo(unittest.TestCase):
                 self.assertEqual(json.loads(await ws.recv()), {"type": "pong", "n": 42})
         run(scenario())
 
+    def test_ping_at_the_largest_n_closes_with_1008_instead_of_overflowing(self):
+        job = self.create("edge")["id"]
+
+        async def scenario():
+            async with websockets.connect(f"{self.ws}/jobs/{job}/subscribe") as ws:
+                await ws.recv()
+                await ws.send(json.dumps({"type": "ping", "n": 2**63 - 1}))
+                with self.assertRaises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                self.assertEqual(closed.exception.rcvd.code, 1008)
+                self.assertEqual(closed.exception.rcvd.reason, "n is out of range")
+        run(scenario())
+        self.assertEqual(peer.get(self.server.port, "/health").status, 200)
+
     def test_delete_closes_subscribers_with_1000(self):
         job = self.create("doomed")["id"]
 
@@ -113,6 +128,17 @@ class Demo(unittest.TestCase):
         page = r.body.decode()
         self.assertIn("<title>Switchboard job events</title>", page)
         self.assertIsNone(re.search(r"(src|href)=\"(https?:)?//", page), "external resource")
+
+
+class CommandLine(unittest.TestCase):
+    def test_numbers_out_of_range_are_refused_not_wrapped(self):
+        for option, value in [("--port", "70000"), ("--port", "-1"), ("--body-limit", "-5"),
+                              ("--threads", "0"), ("--max-connections", "0"),
+                              ("--port", "80x")]:
+            done = subprocess.run([BINARY, option, value], capture_output=True, text=True,
+                                  timeout=10)
+            self.assertEqual(done.returncode, 2, (option, value, done.stderr))
+            self.assertIn(f"{option} takes a whole number", done.stderr)
 
 
 class Simulation(unittest.TestCase):

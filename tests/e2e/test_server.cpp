@@ -130,6 +130,10 @@ std::string job_key(std::int64_t id) {
 /// client sends is answered with {"seq": n + 1}; publishes arrive between.
 awaitable<void> job_session(sb::websocket& ws) {
     while (auto message = co_await ws.read_json<seq_message>()) {
+        if (message->seq == std::numeric_limits<decltype(message->seq)>::max()) {
+            ws.close(1008, "seq is out of range");
+            break;
+        }
         ws.send_json(seq_message{message->seq + 1});
     }
 }
