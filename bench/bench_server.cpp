@@ -40,21 +40,6 @@ sb::websocket_limits subscriber_limits() {
     return limits;
 }
 
-/// Subscribers only listen; what they send is read (pongs are answered
-/// underneath) and ignored.
-awaitable<void> subscriber_session(sb::websocket& ws) {
-    // Not `while (co_await ws.read())`: g++ 12 miscompiles a co_await whose
-    // result is only tested in a loop condition (the session reference is
-    // read from an uninitialised slot; valgrind shows it), while a named
-    // result is fine.
-    for (;;) {
-        auto message = co_await ws.read();
-        if (!message) {
-            co_return;
-        }
-    }
-}
-
 awaitable<void> publisher_session(sb::websocket& ws) {
     while (auto message = co_await ws.read()) {
         if (message->binary) {
@@ -81,7 +66,9 @@ awaitable<sb::reply> subscribe(sb::request& req) {
     if (!sb::valid_channel_name(key)) {
         co_return sb::reply::error(400, std::string(sb::channel_name_rule));
     }
-    co_return sb::reply::upgrade(sb::websocket_upgrade(subscriber_session)
+    // Subscribers only listen: a send-only session runs no coroutine while
+    // it waits, which is most of an idle subscriber's memory.
+    co_return sb::reply::upgrade(sb::websocket_upgrade::send_only()
                                      .join(*channels, std::move(key))
                                      .limits(subscriber_limits()));
 }

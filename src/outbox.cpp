@@ -80,9 +80,7 @@ void outbox::take(batch& out, std::size_t max_frames, std::size_t max_bytes) {
     bytes_ -= taken;
     out.missed = missed_;
     missed_ = 0;
-    if (close_ && !out.close) {
-        out.close = close_;
-    }
+    out.close = close_;
     if (frames_.empty()) {
         wake_pending_ = false;
     }

@@ -52,8 +52,8 @@ public:
 
     /// Moves up to `max_frames` frames (and at most about `max_bytes`) into
     /// `out`, with what was dropped since the last take and any close that
-    /// was asked for. When it leaves the queue empty, the next push wakes
-    /// the writer again.
+    /// has been asked for (every take reports it again). When it leaves the queue empty, the next
+    /// push wakes the writer again.
     void take(batch& out, std::size_t max_frames, std::size_t max_bytes);
 
     std::size_t queued_bytes() const;

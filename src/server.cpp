@@ -129,12 +129,14 @@ void server_core::launch(tcp::socket socket) {
     auto id = conn->id;
     auto executor = conn->executor;
     asio::co_spawn(executor, serve_connection(*this, std::move(conn)),
-                   [this, id](const std::exception_ptr& e) {
+                   [this, id](const std::exception_ptr& e, bool handed_off) {
                        if (e) {
                            log(log_level::error, "connection_failed id={} what=\"{}\"", id,
                                describe_exception(e));
                        }
-                       finished(id);
+                       if (!handed_off) {
+                           finished(id);
+                       }
                    });
 }
 

@@ -56,8 +56,10 @@ struct connection {
 };
 
 /// Runs one connection until it ends: the HTTP stage, then the session if
-/// a route upgraded it. Defined in ws_session.cpp.
-asio::awaitable<void> serve_connection(struct server_core& core, std::shared_ptr<connection> conn);
+/// a route upgraded it. True when it handed the connection to a send-only
+/// session, which then tells the server when the connection has ended.
+/// Defined in ws_session.cpp.
+asio::awaitable<bool> serve_connection(struct server_core& core, std::shared_ptr<connection> conn);
 
 struct server_core {
     server_core(router r, server_options o);

@@ -100,7 +100,35 @@ std::string gap_notice(std::uint64_t missed) {
                             "{\"type\":\"gap\",\"missed\":" + std::to_string(missed) + "}");
 }
 
+// Every connection's executor is a strand of the server's context
+// (server.cpp accepts onto make_strand).
+ws_session::strand_type strand_of(const connection& conn) {
+    const auto* strand = conn.executor.target<ws_session::strand_type>();
+    if (strand == nullptr) {
+        throw std::logic_error("a connection runs on a strand of the server's context");
+    }
+    return *strand;
+}
+
 } // namespace
+
+struct ws_session::write_state {
+    outbox::batch batch;
+    std::string control;
+    std::string gap;
+    std::string close_frame;
+    std::vector<asio::const_buffer> buffers;
+    std::vector<asio::const_buffer> rest;
+    std::string unsent;
+};
+
+// One write state per thread waits for the next writer to wake, so that a
+// session going quiet and another waking reuse the same buffers instead of
+// each keeping its own or making them at every wake.
+std::unique_ptr<ws_session::write_state>& ws_session::spare_write_state() {
+    thread_local std::unique_ptr<write_state> spare;
+    return spare;
+}
 
 ws_session::ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
                        std::string_view leftover, std::string target)
@@ -109,13 +137,12 @@ ws_session::ws_session(connection& conn, const websocket_limits& limits, std::st
     , subprotocol_(std::move(subprotocol))
     , id_(conn.id)
     , target_(std::move(target))
-    , parser_(ws::role::server, limits.max_message)
     , leftover_(leftover)
-    , function_wake_(conn.executor)
-    , timer_(conn.executor)
+    , timer_(strand_of(conn))
     , last_heard_(clock::now()) {
-    function_wake_.expires_at(clock::time_point::max());
 }
+
+ws_session::~ws_session() = default;
 
 void ws_session::start() {
     // Registry threads wake the writer through the strand; a weak pointer,
@@ -158,20 +185,40 @@ void ws_session::launch() {
     arm_timer();
 }
 
+ws_session::timer_type& ws_session::function_wake() {
+    if (!function_wake_) {
+        function_wake_ =
+            std::make_unique<timer_type>(timer_.get_executor(), clock::time_point::max());
+    }
+    return *function_wake_;
+}
+
 void ws_session::wake_function() {
-    function_wake_.cancel();
+    if (function_wake_) {
+        function_wake_->cancel();
+    }
 }
 
 void ws_session::stopped_one() {
-    if (reader_done_ && writer_done_) {
+    // The writer may stop twice (a linger that ends as the reader does).
+    if (reader_done_ && writer_done_ && !ended_) {
         ended_ = true;
         wake_function();
+        if (ended_callback_) {
+            subscriptions_.clear();
+            ended_callback_();
+        }
     }
+}
+
+void ws_session::send_only(std::function<void()> ended) {
+    takes_messages_ = false;
+    ended_callback_ = std::move(ended);
 }
 
 asio::awaitable<void> ws_session::finished() {
     while (!(reader_done_ && writer_done_)) {
-        co_await function_wake_.async_wait(use_tuple);
+        co_await function_wake().async_wait(use_tuple);
     }
     // Leave every channel now rather than when the last reference goes.
     subscriptions_.clear();
@@ -189,7 +236,7 @@ asio::awaitable<std::optional<ws_message>> ws_session::read() {
         if (close_requested_ || close_received_ || reader_done_) {
             co_return std::nullopt;
         }
-        co_await function_wake_.async_wait(use_tuple);
+        co_await function_wake().async_wait(use_tuple);
     }
 }
 
@@ -248,6 +295,10 @@ void ws_session::handle(ws::event& ev) {
         if (close_requested_) {
             break; // closing: what arrives now is discarded, as RFC 6455 5.5.1 allows
         }
+        if (!takes_messages_) {
+            close(ws::close_code::unsupported_data, "this endpoint only sends");
+            break;
+        }
         inbound_.push_back({ev.type == ws::opcode::binary, std::move(ev.payload)});
         wake_function();
         break;
@@ -280,9 +331,15 @@ void ws_session::handle(ws::event& ev) {
 
 // Parses bytes as they come; false once a close or an error ends parsing.
 bool ws_session::parse(std::string_view data) {
+    if (data.empty()) {
+        return true;
+    }
+    if (!parser_) {
+        parser_ = std::make_unique<ws::frame_parser>(ws::role::server, limits_.max_message);
+    }
     while (!data.empty()) {
         ws::event ev;
-        data.remove_prefix(parser_.parse(data, ev));
+        data.remove_prefix(parser_->parse(data, ev));
         if (ev.what == ws::event::kind::need_more) {
             break;
         }
@@ -296,6 +353,9 @@ bool ws_session::parse(std::string_view data) {
         if (ev.what == ws::event::kind::close || ev.what == ws::event::kind::error) {
             return false;
         }
+    }
+    if (parser_->at_rest()) {
+        parser_.reset();
     }
     return true;
 }
@@ -435,37 +495,38 @@ void ws_session::on_timer() {
 }
 
 // What the writer sends next, in order: control frames, a gap notice, data
-// frames, a close frame; buffers_ points into them.
+// frames, a close frame; out_->buffers points into them.
 void ws_session::collect() {
-    control_.clear();
-    gap_.clear();
-    close_frame_.clear();
-    buffers_.clear();
-    batch_.frames.clear();
+    auto& out = *out_;
+    out.control.clear();
+    out.gap.clear();
+    out.close_frame.clear();
+    out.buffers.clear();
+    out.batch.frames.clear();
 
     // Control frames go first: a pong is owed as soon as practical.
     if (pending_pong_) {
-        control_ += ws::encode_frame(ws::opcode::pong, *pending_pong_);
+        out.control += ws::encode_frame(ws::opcode::pong, *pending_pong_);
         pending_pong_.reset();
     }
     if (ping_due_) {
-        control_ += ws::encode_frame(ws::opcode::ping, {});
+        out.control += ws::encode_frame(ws::opcode::ping, {});
         ping_due_ = false;
         ping_outstanding_ = true;
     }
     if (!close_sent_ && !reader_done_) {
-        box_->take(batch_, batch_frames, batch_bytes);
-        if (batch_.missed > 0) {
-            gap_ = gap_notice(batch_.missed);
+        box_->take(out.batch, batch_frames, batch_bytes);
+        if (out.batch.missed > 0) {
+            out.gap = gap_notice(out.batch.missed);
         }
-        if (batch_.close && !close_requested_) {
+        if (out.batch.close && !close_requested_) {
             // Asked by the registry (close of a key) or by the overflow
             // policy (a slow subscriber).
-            close(batch_.close->code, batch_.close->reason);
+            close(out.batch.close->code, out.batch.close->reason);
         }
-        bool drained = batch_.frames.size() < batch_frames && box_->queued_bytes() == 0;
-        if (close_requested_ && (drained || failed_ || batch_.close)) {
-            close_frame_ = ws::encode_frame(
+        bool drained = out.batch.frames.size() < batch_frames && box_->queued_bytes() == 0;
+        if (close_requested_ && (drained || failed_ || out.batch.close)) {
+            out.close_frame = ws::encode_frame(
                 ws::opcode::close,
                 close_requested_->code == ws::close_code::no_status
                     ? std::string()
@@ -473,23 +534,23 @@ void ws_session::collect() {
             if (failed_) {
                 // The peer broke the protocol: it gets the reason, not more
                 // data.
-                batch_.frames.clear();
-                gap_.clear();
+                out.batch.frames.clear();
+                out.gap.clear();
             }
         }
     }
 
-    if (!control_.empty()) {
-        buffers_.emplace_back(asio::buffer(control_));
+    if (!out.control.empty()) {
+        out.buffers.emplace_back(asio::buffer(out.control));
     }
-    if (!gap_.empty()) {
-        buffers_.emplace_back(asio::buffer(gap_));
+    if (!out.gap.empty()) {
+        out.buffers.emplace_back(asio::buffer(out.gap));
     }
-    for (const auto& frame : batch_.frames) {
-        buffers_.emplace_back(asio::buffer(*frame));
+    for (const auto& frame : out.batch.frames) {
+        out.buffers.emplace_back(asio::buffer(*frame));
     }
-    if (!close_frame_.empty()) {
-        buffers_.emplace_back(asio::buffer(close_frame_));
+    if (!out.close_frame.empty()) {
+        out.buffers.emplace_back(asio::buffer(out.close_frame));
     }
 }
 
@@ -508,9 +569,11 @@ void ws_session::write_pending() {
     }
 
     collecting_ = true;
+    take_write_state();
+    auto& out = *out_;
     for (;;) {
         collect();
-        if (buffers_.empty()) {
+        if (out.buffers.empty()) {
             if (reader_done_ && (close_sent_ || !close_received_)) {
                 linger(); // the peer is gone, or has answered our close
             } else if (close_sent_) {
@@ -518,15 +581,8 @@ void ws_session::write_pending() {
                     linger();
                 }
             } else {
-                // Going idle: a burst may have left the batch vectors 8 KiB
-                // each, which an idle subscriber should not keep.
-                if (batch_.frames.capacity() > kept_batch) {
-                    batch_.frames = {};
-                    buffers_ = {};
-                    rest_ = {};
-                }
-                unsent_.shrink_to_fit();
                 wrote_at_once_ = false;
+                give_back_write_state();
             }
             break;
         }
@@ -541,25 +597,25 @@ void ws_session::write_pending() {
         boost::system::error_code ec;
         std::size_t next = 0;
         if (!wrote_at_once_) {
-            next = send_now(socket_, buffers_, unsent_, ec);
+            next = send_now(socket_, out.buffers, out.unsent, ec);
         }
-        wrote_at_once_ = !ec && next == buffers_.size() && unsent_.empty();
+        wrote_at_once_ = !ec && next == out.buffers.size() && out.unsent.empty();
         if (!ec && !wrote_at_once_) {
             // What the socket did not take goes out in one gathered write,
             // which waits; a peer that stops reading must not hold the
             // writer forever.
-            rest_.clear();
-            if (!unsent_.empty()) {
-                rest_.emplace_back(asio::buffer(unsent_));
+            out.rest.clear();
+            if (!out.unsent.empty()) {
+                out.rest.emplace_back(asio::buffer(out.unsent));
             }
-            rest_.insert(rest_.end(), buffers_.begin() + static_cast<std::ptrdiff_t>(next),
-                         buffers_.end());
+            out.rest.insert(out.rest.end(), out.buffers.begin() + static_cast<std::ptrdiff_t>(next),
+                            out.buffers.end());
             writing_ = true;
-            write_deadline_ =
-                clock::now() + (close_frame_.empty() && !close_requested_ ? limits_.send_timeout
-                                                                          : limits_.close_timeout);
+            write_deadline_ = clock::now() + (out.close_frame.empty() && !close_requested_
+                                                  ? limits_.send_timeout
+                                                  : limits_.close_timeout);
             asio::async_write(
-                socket_, rest_,
+                socket_, out.rest,
                 [self = shared_from_this()](boost::system::error_code written, std::size_t) {
                     self->on_written(written);
                 });
@@ -573,9 +629,39 @@ void ws_session::write_pending() {
     arm_timer();
 }
 
+void ws_session::take_write_state() {
+    if (out_) {
+        return;
+    }
+    auto& spare = spare_write_state();
+    out_ = spare ? std::move(spare) : std::make_unique<write_state>();
+}
+
+void ws_session::give_back_write_state() {
+    if (!out_ || writing_) {
+        return;
+    }
+    // A burst may have left the vectors 8 KiB each: the thread keeps one
+    // set, at a size an ordinary wake needs.
+    if (out_->batch.frames.capacity() > kept_batch) {
+        out_->batch.frames = {};
+        out_->buffers = {};
+        out_->rest = {};
+    }
+    out_->batch.frames.clear();
+    out_->batch.close.reset();
+    out_->unsent.clear();
+    out_->unsent.shrink_to_fit();
+    auto& spare = spare_write_state();
+    if (!spare) {
+        spare = std::move(out_);
+    }
+    out_.reset();
+}
+
 void ws_session::on_written(boost::system::error_code ec) {
     writing_ = false;
-    unsent_.clear();
+    out_->unsent.clear();
     if (after_write(ec)) {
         write_pending();
     }
@@ -590,7 +676,7 @@ bool ws_session::after_write(boost::system::error_code ec) {
         linger();
         return false;
     }
-    if (!close_frame_.empty()) {
+    if (!out_->close_frame.empty()) {
         close_sent_ = true;
         close_deadline_ = clock::now() + limits_.close_timeout;
         if (close_received_ || failed_) {
@@ -619,6 +705,7 @@ void ws_session::writer_stopped() {
     boost::system::error_code ignored;
     socket_.close(ignored);
     writer_done_ = true;
+    give_back_write_state();
     ++timer_generation_;
     timer_.cancel();
     wake_function();
@@ -673,13 +760,23 @@ open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
     co_return session;
 }
 
+namespace {
+
+void log_closed(const connection& conn, const ws_session& session) {
+    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
+        session.status().code, session.status().reason);
+}
+
+} // namespace
+
 // One coroutine for the whole connection after the HTTP stage: the session
 // function runs inside it, so an idle subscriber holds this frame, the
-// function's and its read's.
-asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
+// function's and its read's. A send-only session holds none of them: the
+// coroutine ends at the launch and the session owns the connection.
+asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connection> conn) {
     auto upgraded = co_await serve_http(core, conn);
     if (!upgraded) {
-        co_return;
+        co_return false;
     }
     auto session = std::move(upgraded->session);
     auto run = std::move(upgraded->run);
@@ -694,8 +791,20 @@ asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connec
     if (conn->stopping) {
         session->close(ws::close_code::going_away, "server shutting down");
     }
-    session->launch();
 
+    if (!run) {
+        session->send_only([&core, conn, weak] {
+            conn->graceful_stop = nullptr;
+            if (auto s = weak.lock()) {
+                log_closed(*conn, *s);
+            }
+            core.finished(conn->id);
+        });
+        session->launch();
+        co_return true;
+    }
+
+    session->launch();
     websocket ws(session);
     try {
         co_await run(ws);
@@ -707,8 +816,8 @@ asio::awaitable<void> serve_connection(server_core& core, std::shared_ptr<connec
     session->close(ws::close_code::normal, {});
     co_await session->finished();
     conn->graceful_stop = nullptr;
-    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn->id,
-        session->status().code, session->status().reason);
+    log_closed(*conn, *session);
+    co_return false;
 }
 
 } // namespace detail
@@ -718,6 +827,10 @@ websocket_upgrade::websocket_upgrade(session_function run)
     if (!run_) {
         throw std::invalid_argument("websocket_upgrade needs a session function");
     }
+}
+
+websocket_upgrade websocket_upgrade::send_only() {
+    return websocket_upgrade();
 }
 
 websocket_upgrade& websocket_upgrade::subprotocol(std::string name) {

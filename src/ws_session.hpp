@@ -11,11 +11,14 @@
 #include <switchboard/websocket.hpp>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,10 +36,15 @@ namespace switchboard::detail {
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using clock = std::chrono::steady_clock;
+    /// The connection's strand by its own type: a timer holding it, and each
+    /// wait on that timer, is 32 bytes smaller than with any_io_executor.
+    using strand_type = asio::strand<asio::io_context::executor_type>;
+    using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type>;
 
     /// Drives `conn.socket`, which the connection gets back before launch().
     ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
                std::string_view leftover, std::string target);
+    ~ws_session();
 
     /// Makes the outbox, so that keys can be joined before the 101.
     void start();
@@ -45,6 +53,10 @@ public:
     void launch();
     /// Waits until the reader and the writer have both ended.
     asio::awaitable<void> finished();
+    /// For a session with no session function: data messages from the peer
+    /// close it with 1003, and `ended` runs once the reader and the writer
+    /// have both ended. Called before launch().
+    void send_only(std::function<void()> ended);
 
     asio::awaitable<std::optional<ws_message>> read();
     bool send(ws::opcode op, std::string_view payload);
@@ -70,6 +82,8 @@ private:
     void write_pending();
     void collect();
     void on_written(boost::system::error_code ec);
+    void take_write_state();
+    void give_back_write_state();
     bool after_write(boost::system::error_code ec);
     void linger();
     void writer_stopped();
@@ -78,6 +92,7 @@ private:
     void arm_timer();
     void on_timer();
 
+    timer_type& function_wake();
     void wake_function();
     void fail(std::uint16_t code, std::string reason);
     void heartbeat(clock::time_point now);
@@ -89,7 +104,10 @@ private:
     std::string subprotocol_;
     std::uint64_t id_;
     std::string target_;
-    ws::frame_parser parser_;
+    /// Made when bytes come and dropped when they end between frames: an
+    /// idle session holds no parser (its control-frame buffer alone is 125
+    /// bytes).
+    std::unique_ptr<ws::frame_parser> parser_;
     std::string leftover_;
     std::shared_ptr<outbox> box_;
     std::vector<registry::subscription> subscriptions_;
@@ -97,13 +115,14 @@ private:
     ring<ws_message> inbound_;
     /// Wakes the session function in read() and finished(). It never
     /// expires: a wake cancels the wait, and the waiter looks again at what
-    /// it waits for, so a wake with nobody waiting needs no memory.
-    asio::steady_timer function_wake_;
+    /// it waits for, so a wake with nobody waiting needs no memory. Made by
+    /// the first wait: a send-only session never has one.
+    std::unique_ptr<timer_type> function_wake_;
 
     /// The heartbeat, the send deadline, the close deadline and the linger
     /// after shutting down our side: whichever comes first. It is re-armed
     /// only to fire earlier; firing early costs one look at the clock.
-    asio::steady_timer timer_;
+    timer_type timer_;
     clock::time_point timer_at_ = clock::time_point::max();
     std::uint64_t timer_generation_ = 0;
 
@@ -112,13 +131,12 @@ private:
     bool reading_paused_ = false;
     bool draining_ = false;
 
-    outbox::batch batch_;
-    std::string control_;
-    std::string gap_;
-    std::string close_frame_;
-    std::vector<asio::const_buffer> buffers_;
-    std::vector<asio::const_buffer> rest_;
-    std::string unsent_;
+    /// What the writer collects and sends (ws_session.cpp). Only a session
+    /// that is writing holds one; an idle one hands it to its thread for the
+    /// next writer, so quiet subscribers keep no empty buffers.
+    struct write_state;
+    static std::unique_ptr<write_state>& spare_write_state();
+    std::unique_ptr<write_state> out_;
     bool collecting_ = false;
     bool writing_ = false;
     bool wrote_at_once_ = false;
@@ -139,6 +157,11 @@ private:
     clock::time_point last_heard_;
     clock::time_point close_deadline_ = clock::time_point::max();
     ws_close_status status_;
+    bool takes_messages_ = true;
+    /// Holds what the session needs to outlive its connection's coroutine
+    /// (send_only); kept until the session goes, since handlers that are
+    /// already queued may still look at the socket.
+    std::function<void()> ended_callback_;
 };
 
 /// What the HTTP stage hands to the session of an upgraded connection:

@@ -98,6 +98,14 @@ public:
 
     explicit websocket_upgrade(session_function run);
 
+    /// An upgrade with no session function, for a client that only listens:
+    /// the session sends its first messages and what its keys receive,
+    /// answers pings, and ends when the peer, the registry or the server
+    /// closes it. A data message from the peer closes it with 1003. Nothing
+    /// runs on its behalf while it waits, so it holds about half the memory
+    /// of a session whose function waits in read() (bench/README.md).
+    static websocket_upgrade send_only();
+
     /// The subprotocol to answer with. It must be one the client offered
     /// (see offered_subprotocols); when the client offered none, none is
     /// echoed. A client that offered some and gets none may close, as
@@ -130,6 +138,7 @@ public:
         registry* channels;
         std::string key;
     };
+    /// Empty for a send_only() upgrade.
     const session_function& run() const noexcept { return run_; }
     const std::string& chosen_subprotocol() const noexcept { return subprotocol_; }
     const std::vector<key_to_join>& keys() const noexcept { return keys_; }
@@ -138,6 +147,8 @@ public:
     const std::optional<std::vector<std::string>>& origins() const noexcept { return origins_; }
 
 private:
+    websocket_upgrade() = default;
+
     session_function run_;
     std::string subprotocol_;
     std::vector<key_to_join> keys_;

@@ -150,6 +150,15 @@ awaitable<sb::reply> subscribe_job(sb::request& req) {
     co_return sb::reply::upgrade(std::move(token));
 }
 
+/// The same subscription with no session function: the server only sends.
+awaitable<sb::reply> feed_job(sb::request& req) {
+    auto job = req.param<std::int64_t>("jobid");
+    co_return sb::reply::upgrade(sb::websocket_upgrade::send_only()
+                                     .send_first_json(subscribed{"subscribed", job})
+                                     .join(*hub.events, job_key(job))
+                                     .limits(hub.limits));
+}
+
 awaitable<sb::reply> publish_job(sb::request& req) {
     auto job = req.param<std::int64_t>("jobid");
     auto body = req.json<boost::json::value>();
@@ -333,6 +342,7 @@ int main(int argc, char** argv) {
     sb::router routes;
     routes.get("/health", health)
         .get("/jobs/:jobid/subscribe", subscribe_job)
+        .get("/jobs/:jobid/feed", feed_job)
         .post("/jobs/:jobid/publish", publish_job)
         .del("/jobs/:jobid/subscribers", close_job)
         .get("/jobs/:jobid/subscribers", count_job)

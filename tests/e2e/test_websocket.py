@@ -154,6 +154,97 @@ class FlinkScenario(ServerCase):
         self.assertEqual(self.assert_closed_with(ws, 1011), "internal error")
 
 
+class SendOnly(ServerCase):
+    """A send_only() upgrade: no session function, the server only sends."""
+
+    def test_feed_gets_its_first_message_then_every_publish_in_order(self):
+        async def scenario():
+            async with websockets.connect(f"{self.url}/jobs/81/feed") as ws:
+                self.assertEqual(json.loads(await ws.recv()), {"type": "subscribed", "job": 81})
+                self.assertEqual(self.count(81), 1)
+                for n in range(50):
+                    self.publish(81, {"n": n})
+                got = [json.loads(await ws.recv())["n"] for _ in range(50)]
+                self.assertEqual(got, list(range(50)))
+                pong = await ws.ping(b"are you there")
+                await asyncio.wait_for(pong, 5)
+            self.assertEqual(ws.close_code, 1000)
+        run(scenario())
+        self.wait_count(81, 0)
+
+    def test_a_message_from_the_client_closes_the_feed_with_1003(self):
+        for op, payload in ((1, "hello"), (2, b"\x00\x01")):
+            with self.subTest(op=op):
+                ws = self.raw("/jobs/82/feed")
+                ws.read_frame()
+                ws.send(op, payload)
+                self.assertEqual(self.assert_closed_with(ws, 1003), "this endpoint only sends")
+                self.wait_count(82, 0)
+
+    def test_closing_the_key_closes_the_feed_with_code_and_reason(self):
+        ws = self.raw("/jobs/83/feed")
+        ws.read_frame()
+        r = peer.exchange(self.port, b"DELETE /jobs/83/subscribers HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(r.status, 204)
+        self.assertEqual(self.assert_closed_with(ws, 1000), "job removed")
+        self.wait_count(83, 0)
+
+    def test_a_feed_dropped_without_a_close_frame_leaves_its_key(self):
+        ws = self.raw("/jobs/84/feed")
+        ws.read_frame()
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ws.close()
+        self.wait_count(84, 0)
+        self.assertEqual(peer.get(self.port, "/health").status, 200)
+
+
+class SendOnlyLimits(unittest.TestCase):
+    def test_a_feed_holds_its_connection_slot_until_it_ends(self):
+        server = peer.Server(BINARY, "--max-connections", 2)
+        try:
+            feeds = [peer.RawSocket(server.port, "/jobs/85/feed") for _ in range(2)]
+            for ws in feeds:
+                self.assertEqual(ws.response.status, 101)
+                ws.read_frame()
+            self.assertEqual(peer.get(server.port, "/health").status, 503)
+            feeds[0].send(8, struct.pack("!H", 1000))
+            self.assertEqual(feeds[0].read_until_close()[1][0], 1000)
+            feeds[0].close()
+            status = None
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                status = peer.get(server.port, "/health").status
+                if status == 200:
+                    break
+                time.sleep(0.05)
+            self.assertEqual(status, 200)
+            feeds[1].close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_stop_closes_feeds_with_1001_and_the_server_exits(self):
+        server = peer.Server(BINARY)
+        url = f"ws://127.0.0.1:{server.port}/jobs/86/feed"
+
+        async def scenario():
+            sockets = [await websockets.connect(url) for _ in range(5)]
+            for ws in sockets:
+                await ws.recv()
+            started = time.monotonic()
+            threading.Thread(target=server.stop).start()
+            for ws in sockets:
+                with self.assertRaises(websockets.ConnectionClosed):
+                    await ws.recv()
+                self.assertEqual(ws.close_code, 1001)
+                self.assertEqual(ws.close_reason, "server shutting down")
+            return started
+        started = run(scenario())
+        server.proc.wait(10)
+        self.assertEqual(server.proc.returncode, 0)
+        # The feeds answered in time: no forced stop after the shutdown deadline.
+        self.assertLess(time.monotonic() - started, 3)
+
+
 class Handshake(ServerCase):
     def handshake(self, path="/ws/echo", headers=None, method="GET", version="1.1"):
         return peer.exchange(self.port, peer.upgrade_request(path, headers, method, version))
@@ -539,6 +630,14 @@ class Heartbeat(ServerCase):
         finally:
             stop.set()
             sender.join(5)
+
+    def test_silent_feed_is_pinged_then_closed(self):
+        ws = self.raw("/jobs/87/feed")
+        ws.read_frame()
+        fin, op, payload = ws.read_frame()
+        self.assertEqual(op, 9)
+        self.assertEqual(self.assert_closed_with(ws, 1001), "idle timeout")
+        self.wait_count(87, 0)
 
     def test_peer_answering_pings_stays_open(self):
         async def scenario():

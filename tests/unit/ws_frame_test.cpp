@@ -286,6 +286,42 @@ TEST(ws_frame, rfc_examples_decode) {
     });
 }
 
+TEST(ws_frame, parser_is_at_rest_only_between_frames_outside_a_message) {
+    frame_parser parser(role::server, default_max);
+    auto feed = [&](std::string_view data) {
+        std::vector<event::kind> seen;
+        for (;;) {
+            event ev;
+            data.remove_prefix(parser.parse(data, ev));
+            if (ev.what == event::kind::need_more) {
+                return seen;
+            }
+            seen.push_back(ev.what);
+            if (ev.what == event::kind::close || ev.what == event::kind::error) {
+                return seen; // finished: it would report the same event again
+            }
+        }
+    };
+    EXPECT_TRUE(parser.at_rest());
+    const auto hello = masked("81 85", "Hello");
+    feed(hello.substr(0, 1));
+    EXPECT_FALSE(parser.at_rest()) << "half a header";
+    feed(hello.substr(1, 5));
+    EXPECT_FALSE(parser.at_rest()) << "a header without its payload";
+    EXPECT_EQ(feed(hello.substr(6)), std::vector{event::kind::message});
+    EXPECT_TRUE(parser.at_rest());
+
+    EXPECT_TRUE(feed(masked("01 83", "Hel")).empty());
+    EXPECT_FALSE(parser.at_rest()) << "inside a fragmented message";
+    EXPECT_EQ(feed(masked("89 80")), std::vector{event::kind::ping});
+    EXPECT_FALSE(parser.at_rest()) << "a ping between fragments";
+    EXPECT_EQ(feed(masked("80 82", "lo")), std::vector{event::kind::message});
+    EXPECT_TRUE(parser.at_rest());
+
+    EXPECT_EQ(feed(masked("88 82", "\x03\xe8")), std::vector{event::kind::close});
+    EXPECT_FALSE(parser.at_rest()) << "finished after a close";
+}
+
 TEST(ws_frame, rfc_examples_encode) {
     const key rfc_key{0x37, 0xFA, 0x21, 0x3D};
     EXPECT_EQ(encode_frame(opcode::text, "Hello"), hex("81 05 48 65 6C 6C 6F"));

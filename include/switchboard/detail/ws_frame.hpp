@@ -130,6 +130,12 @@ public:
     // Bytes held for the message being assembled.
     std::size_t buffered() const noexcept { return message_.size(); }
 
+    // Between two frames and outside a fragmented message: a new parser would carry on the same
+    // way, so a caller may drop this one until more bytes come.
+    bool at_rest() const noexcept {
+        return state_ == state::header && header_size_ == 0 && !in_message_;
+    }
+
 private:
     enum class state : std::uint8_t { header, payload, finished };
 
