@@ -57,10 +57,10 @@ std::optional<early_answer> read_failure(boost::system::error_code ec, bool in_h
 /// timeout closes the socket, which leaves nothing to answer on.)
 class read_deadline {
 public:
-    explicit read_deadline(const asio::any_io_executor& executor)
+    explicit read_deadline(const strand_type& executor)
         : timer_(executor) {}
 
-    void arm(clock::time_point at, beast::tcp_stream& stream) {
+    void arm(clock::time_point at, http_stream& stream) {
         stream.expires_never();
         fired_ = false;
         // A timer that fired just as the read completed still runs its
@@ -85,7 +85,7 @@ public:
     bool fired() const noexcept { return fired_; }
 
 private:
-    asio::steady_timer timer_;
+    asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type> timer_;
     std::uint64_t generation_ = 0;
     bool fired_ = false;
 };
@@ -220,9 +220,12 @@ private:
 
         if (result.is_upgrade()) {
             const auto& token = *result.upgrade_token();
-            auto session = co_await open_websocket(core_, *conn_, stream_, buffer_, req, token);
+            auto session = co_await open_websocket(core_, *conn_, stream_, req, token);
             if (session) {
-                upgraded_ = websocket_handoff{std::move(session), token.run()};
+                // Frames a client sent right behind its handshake came with it.
+                upgraded_ = websocket_handoff{
+                    std::move(session), token.run(),
+                    std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size())};
             }
             co_return false;
         }
@@ -305,7 +308,7 @@ private:
     server_core& core_;
     const server_options& options_;
     std::shared_ptr<connection> conn_;
-    beast::tcp_stream stream_;
+    http_stream stream_;
     beast::flat_buffer buffer_;
     read_deadline deadline_;
     clock::time_point first_byte_;

@@ -30,7 +30,8 @@ outbox::push_result outbox::push(shared_frame frame) {
                 bytes_ = 0;
                 shut_ = true;
                 auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
-                close_ = close_request{static_cast<std::uint16_t>(code), "subscriber too slow"};
+                close_ = std::make_unique<close_request>(
+                    close_request{static_cast<std::uint16_t>(code), "subscriber too slow"});
                 result = push_result::cut_off;
             }
         }
@@ -54,7 +55,7 @@ void outbox::request_close(std::uint16_t code, std::string reason) {
         if (close_) {
             return;
         }
-        close_ = close_request{code, std::move(reason)};
+        close_ = std::make_unique<close_request>(close_request{code, std::move(reason)});
         wake = !wake_pending_;
         wake_pending_ = true;
     }
@@ -80,7 +81,11 @@ void outbox::take(batch& out, std::size_t max_frames, std::size_t max_bytes) {
     bytes_ -= taken;
     out.missed = missed_;
     missed_ = 0;
-    out.close = close_;
+    if (close_) {
+        out.close = *close_;
+    } else {
+        out.close.reset();
+    }
     if (frames_.empty()) {
         wake_pending_ = false;
     }

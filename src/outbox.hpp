@@ -65,7 +65,8 @@ private:
     std::size_t max_bytes_;
     overflow_policy policy_;
     std::uint64_t missed_ = 0;
-    std::optional<close_request> close_;
+    /// Rare, so kept out of line: every idle subscriber has an outbox.
+    std::unique_ptr<close_request> close_;
     bool shut_ = false;
     bool wake_pending_ = false;
     std::function<void()> wake_;

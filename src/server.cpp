@@ -38,7 +38,7 @@ std::string describe_exception(const std::exception_ptr& e) {
 // silent reset. The socket is fresh, so its send buffer takes the few bytes
 // of a 503 without blocking; a client that is not reading loses nothing
 // by the close.
-void refuse(tcp::socket& socket) {
+void refuse(socket_type& socket) {
     static const std::string response = [] {
         auto body = error_body({"too many connections"});
         return "HTTP/1.1 503 Service Unavailable\r\n"
@@ -100,7 +100,7 @@ asio::awaitable<void> server_core::accept_loop() {
     }
 }
 
-void server_core::launch(tcp::socket socket) {
+void server_core::launch(socket_type socket) {
     if (open_count.load() >= options.max_connections) {
         log(log_level::warn, "connection_refused reason=max_connections limit={}",
             options.max_connections);

@@ -26,20 +26,28 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+/// A connection's strand, by its own type rather than any_io_executor: the
+/// socket, the stream and the timers that hold it, and every operation
+/// pending on them, are smaller (an idle subscriber keeps a read and a
+/// timer wait pending for as long as it is connected; bench/README.md).
+using strand_type = asio::strand<asio::io_context::executor_type>;
+using socket_type = asio::basic_stream_socket<tcp, strand_type>;
+using http_stream = beast::basic_stream<tcp, strand_type>;
+
 /// One accepted connection. Everything but the id is touched only on the
 /// connection's strand (`executor`).
 struct connection {
-    connection(tcp::socket accepted, std::uint64_t number)
+    connection(socket_type accepted, std::uint64_t number)
         : executor(accepted.get_executor())
         , socket(std::move(accepted))
         , id(number) {}
 
-    asio::any_io_executor executor;
+    strand_type executor;
     /// The socket. While the connection speaks HTTP it lives in the HTTP
     /// stage's stream (`http`); an upgrade moves it back here for the
     /// session, so that the stream's timers go with the HTTP stage.
-    tcp::socket socket;
-    beast::tcp_stream* http = nullptr;
+    socket_type socket;
+    http_stream* http = nullptr;
     std::uint64_t id;
     std::string remote;
     /// Waiting for the next request: nothing would be lost by closing now.
@@ -82,7 +90,7 @@ struct server_core {
     bool accept_loop_running = false;
 
     asio::awaitable<void> accept_loop();
-    void launch(tcp::socket socket);
+    void launch(socket_type socket);
     void finished(std::uint64_t id);
     void begin_stop();
     void maybe_finish_locked();

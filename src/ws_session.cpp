@@ -7,6 +7,7 @@
 #include <switchboard/reply.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -42,6 +43,26 @@ std::uint16_t sendable_code(std::uint16_t code) {
     return ws::valid_close_code(code) ? code : ws::close_code::normal;
 }
 
+// The peek and the timer wait stay pending for as long as a session is
+// idle. Asio's per-thread cache (what std::allocator means to Asio) would
+// hand them whatever freed block it holds if it is large enough, often a
+// coroutine frame twice their size; this allocator gives them their size.
+template <class T>
+struct exact_allocator {
+    using value_type = T;
+    exact_allocator() = default;
+    template <class U>
+    exact_allocator(const exact_allocator<U>&) noexcept {} // NOLINT: converts like std::allocator
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+    friend bool operator==(exact_allocator, exact_allocator) noexcept { return true; }
+};
+
+template <class Handler>
+auto exact_size(Handler handler) {
+    return asio::bind_allocator(exact_allocator<void>(), std::move(handler));
+}
+
 // One read buffer per thread, shared by every session the thread runs: a
 // session holds no read buffer of its own while it waits, and an idle
 // subscriber would otherwise keep most of its memory there. Only used
@@ -63,7 +84,7 @@ std::span<char> write_scratch() {
 // while the socket takes them whole. Returns the index of the first buffer
 // not copied; bytes copied but not taken are left in `unsent`. A buffer
 // larger than the scratch stops the copying: it is sent from where it is.
-std::size_t send_now(tcp::socket& socket, const std::vector<asio::const_buffer>& buffers,
+std::size_t send_now(socket_type& socket, const std::vector<asio::const_buffer>& buffers,
                      std::string& unsent, boost::system::error_code& ec) {
     auto scratch = write_scratch();
     std::size_t next = 0;
@@ -95,19 +116,14 @@ std::size_t send_now(tcp::socket& socket, const std::vector<asio::const_buffer>&
     return next;
 }
 
+void log_closed(const connection& conn, const ws_session& session) {
+    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
+        session.status().code, session.status().reason);
+}
+
 std::string gap_notice(std::uint64_t missed) {
     return ws::encode_frame(ws::opcode::text,
                             "{\"type\":\"gap\",\"missed\":" + std::to_string(missed) + "}");
-}
-
-// Every connection's executor is a strand of the server's context
-// (server.cpp accepts onto make_strand).
-ws_session::strand_type strand_of(const connection& conn) {
-    const auto* strand = conn.executor.target<ws_session::strand_type>();
-    if (strand == nullptr) {
-        throw std::logic_error("a connection runs on a strand of the server's context");
-    }
-    return *strand;
 }
 
 } // namespace
@@ -131,14 +147,13 @@ std::unique_ptr<ws_session::write_state>& ws_session::spare_write_state() {
 }
 
 ws_session::ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
-                       std::string_view leftover, std::string target)
+                       std::string target)
     : socket_(conn.socket)
     , limits_(limits)
     , subprotocol_(std::move(subprotocol))
     , id_(conn.id)
     , target_(std::move(target))
-    , leftover_(leftover)
-    , timer_(strand_of(conn))
+    , timer_(conn.executor)
     , last_heard_(clock::now()) {
 }
 
@@ -165,7 +180,7 @@ void ws_session::start() {
         });
 }
 
-void ws_session::launch() {
+void ws_session::launch(std::string_view leftover) {
     // The writer first tries to send without waiting, and a read follows a
     // peek that saw bytes: neither may block the thread.
     boost::system::error_code ignored;
@@ -173,11 +188,9 @@ void ws_session::launch() {
     launched_ = true;
 
     // Frames a client sent right behind its handshake arrived with it.
-    auto leftover = std::move(leftover_);
     if (!parse(leftover)) {
         draining_ = true;
     }
-    leftover = {};
 
     // The first messages were queued before the 101.
     write_pending();
@@ -204,16 +217,19 @@ void ws_session::stopped_one() {
     if (reader_done_ && writer_done_ && !ended_) {
         ended_ = true;
         wake_function();
-        if (ended_callback_) {
+        if (owner_ != nullptr) {
             subscriptions_.clear();
-            ended_callback_();
+            conn_->graceful_stop = nullptr;
+            log_closed(*conn_, *this);
+            owner_->finished(conn_->id);
         }
     }
 }
 
-void ws_session::send_only(std::function<void()> ended) {
+void ws_session::send_only(server_core& core, std::shared_ptr<connection> conn) {
     takes_messages_ = false;
-    ended_callback_ = std::move(ended);
+    owner_ = &core;
+    conn_ = std::move(conn);
 }
 
 asio::awaitable<void> ws_session::finished() {
@@ -381,10 +397,11 @@ void ws_session::read_next() {
     // lending it a buffer: a one-byte peek. Unlike a plain readiness wait, a
     // receive first tries the socket under the reactor's lock, so bytes
     // that arrived just before the wait cannot be missed.
-    socket_.async_receive(asio::buffer(&probe_, 1), tcp::socket::message_peek,
-                          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                              self->on_readable(ec);
-                          });
+    socket_.async_receive(
+        asio::buffer(&probe_, 1), tcp::socket::message_peek,
+        exact_size([self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->on_readable(ec);
+        }));
 }
 
 void ws_session::on_readable(boost::system::error_code ec) {
@@ -458,13 +475,13 @@ void ws_session::arm_timer() {
     timer_.expires_at(due);
     // A wait that was cancelled, or that completed just before being
     // replaced, still runs its handler: the generation tells it is stale.
-    timer_.async_wait(
+    timer_.async_wait(exact_size(
         [self = weak_from_this(), generation = ++timer_generation_](boost::system::error_code ec) {
             auto s = self.lock();
             if (!ec && s && generation == s->timer_generation_) {
                 s->on_timer();
             }
-        });
+        }));
 }
 
 void ws_session::on_timer() {
@@ -712,9 +729,9 @@ void ws_session::writer_stopped() {
     stopped_one();
 }
 
-asio::awaitable<std::shared_ptr<ws_session>>
-open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
-               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token) {
+asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
+                                                            http_stream& stream, const request& req,
+                                                            const websocket_upgrade& token) {
     const auto& options = core.options;
     std::vector<std::pair<std::string, std::string>> extra;
     if (auto refusal = check_upgrade(req, token, options.allowed_origins, extra)) {
@@ -729,11 +746,8 @@ open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
         co_return nullptr;
     }
 
-    auto leftover_bytes =
-        std::string_view(static_cast<const char*>(leftover.data().data()), leftover.size());
-    auto session =
-        std::make_shared<ws_session>(conn, token.session_limits(), token.chosen_subprotocol(),
-                                     leftover_bytes, std::string(req.target()));
+    auto session = std::make_shared<ws_session>(
+        conn, token.session_limits(), token.chosen_subprotocol(), std::string(req.target()));
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -760,15 +774,6 @@ open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
     co_return session;
 }
 
-namespace {
-
-void log_closed(const connection& conn, const ws_session& session) {
-    log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
-        session.status().code, session.status().reason);
-}
-
-} // namespace
-
 // One coroutine for the whole connection after the HTTP stage: the session
 // function runs inside it, so an idle subscriber holds this frame, the
 // function's and its read's. A send-only session holds none of them: the
@@ -778,9 +783,8 @@ asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connec
     if (!upgraded) {
         co_return false;
     }
-    auto session = std::move(upgraded->session);
+    auto session = upgraded->session;
     auto run = std::move(upgraded->run);
-    upgraded.reset();
 
     std::weak_ptr<ws_session> weak = session;
     conn->graceful_stop = [weak] {
@@ -793,18 +797,14 @@ asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connec
     }
 
     if (!run) {
-        session->send_only([&core, conn, weak] {
-            conn->graceful_stop = nullptr;
-            if (auto s = weak.lock()) {
-                log_closed(*conn, *s);
-            }
-            core.finished(conn->id);
-        });
-        session->launch();
+        session->send_only(core, conn);
+    }
+    session->launch(upgraded->leftover);
+    upgraded.reset();
+    if (!run) {
         co_return true;
     }
 
-    session->launch();
     websocket ws(session);
     try {
         co_await run(ws);

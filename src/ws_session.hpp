@@ -36,27 +36,26 @@ namespace switchboard::detail {
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
     using clock = std::chrono::steady_clock;
-    /// The connection's strand by its own type: a timer holding it, and each
-    /// wait on that timer, is 32 bytes smaller than with any_io_executor.
-    using strand_type = asio::strand<asio::io_context::executor_type>;
+    /// Holds the strand by type (server_impl.hpp): smaller, and so is each wait.
     using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type>;
 
     /// Drives `conn.socket`, which the connection gets back before launch().
     ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
-               std::string_view leftover, std::string target);
+               std::string target);
     ~ws_session();
 
     /// Makes the outbox, so that keys can be joined before the 101.
     void start();
     /// Starts reading, writing and the heartbeat; pending operations hold
-    /// the session alive.
-    void launch();
+    /// the session alive. `leftover` is what the client sent right behind
+    /// its handshake.
+    void launch(std::string_view leftover);
     /// Waits until the reader and the writer have both ended.
     asio::awaitable<void> finished();
     /// For a session with no session function: data messages from the peer
-    /// close it with 1003, and `ended` runs once the reader and the writer
-    /// have both ended. Called before launch().
-    void send_only(std::function<void()> ended);
+    /// close it with 1003, and the session holds its connection and tells
+    /// the server when it has ended. Called before launch().
+    void send_only(server_core& core, std::shared_ptr<connection> conn);
 
     asio::awaitable<std::optional<ws_message>> read();
     bool send(ws::opcode op, std::string_view payload);
@@ -99,7 +98,7 @@ private:
     clock::time_point next_heartbeat() const;
     void stopped_one();
 
-    tcp::socket& socket_;
+    socket_type& socket_;
     websocket_limits limits_;
     std::string subprotocol_;
     std::uint64_t id_;
@@ -108,7 +107,6 @@ private:
     /// idle session holds no parser (its control-frame buffer alone is 125
     /// bytes).
     std::unique_ptr<ws::frame_parser> parser_;
-    std::string leftover_;
     std::shared_ptr<outbox> box_;
     std::vector<registry::subscription> subscriptions_;
 
@@ -158,10 +156,11 @@ private:
     clock::time_point close_deadline_ = clock::time_point::max();
     ws_close_status status_;
     bool takes_messages_ = true;
-    /// Holds what the session needs to outlive its connection's coroutine
-    /// (send_only); kept until the session goes, since handlers that are
-    /// already queued may still look at the socket.
-    std::function<void()> ended_callback_;
+    /// Set by send_only(): the session outlives its connection's coroutine
+    /// and keeps the connection (its socket) until the session goes, since
+    /// handlers already queued may still look at the socket.
+    server_core* owner_ = nullptr;
+    std::shared_ptr<connection> conn_;
 };
 
 /// What the HTTP stage hands to the session of an upgraded connection:
@@ -169,6 +168,7 @@ private:
 struct websocket_handoff {
     std::shared_ptr<ws_session> session;
     websocket_upgrade::session_function run;
+    std::string leftover;
 };
 
 /// The HTTP stage of a connection (http_connection.cpp): serves requests
@@ -183,8 +183,8 @@ asio::awaitable<std::optional<websocket_handoff>> serve_http(server_core& core,
 /// with its keys joined, the 101. Moves the socket from `stream` back to
 /// the connection and gives the session, not yet running; nullptr when the
 /// upgrade was refused (the refusal has been written).
-asio::awaitable<std::shared_ptr<ws_session>>
-open_websocket(server_core& core, connection& conn, beast::tcp_stream& stream,
-               beast::flat_buffer& leftover, const request& req, const websocket_upgrade& token);
+asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, connection& conn,
+                                                            http_stream& stream, const request& req,
+                                                            const websocket_upgrade& token);
 
 } // namespace switchboard::detail
