@@ -224,8 +224,9 @@ private:
             if (session) {
                 // Frames a client sent right behind its handshake came with it.
                 upgraded_ = websocket_handoff{
-                    std::move(session), token.run(),
-                    std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size())};
+                    std::move(session), token.run(), token.chosen_subprotocol(),
+                    std::string(static_cast<const char*>(buffer_.data().data()), buffer_.size()),
+                    std::string(req.target())};
             }
             co_return false;
         }

@@ -146,13 +146,10 @@ std::unique_ptr<ws_session::write_state>& ws_session::spare_write_state() {
     return spare;
 }
 
-ws_session::ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
-                       std::string target)
+ws_session::ws_session(connection& conn, const websocket_limits& limits)
     : socket_(conn.socket)
     , limits_(limits)
-    , subprotocol_(std::move(subprotocol))
     , id_(conn.id)
-    , target_(std::move(target))
     , timer_(conn.executor)
     , last_heard_(clock::now()) {
 }
@@ -242,8 +239,8 @@ asio::awaitable<void> ws_session::finished() {
 
 asio::awaitable<std::optional<ws_message>> ws_session::read() {
     for (;;) {
-        if (!inbound_.empty()) {
-            auto message = inbound_.pop_front();
+        if (inbound_ && !inbound_->empty()) {
+            auto message = inbound_->pop_front();
             if (reading_paused_) {
                 read_next();
             }
@@ -271,7 +268,8 @@ void ws_session::close(std::uint16_t code, std::string_view reason) {
     if (close_requested_ || close_received_ || ended_) {
         return;
     }
-    close_requested_ = close_request{sendable_code(code), std::string(reason)};
+    close_requested_ =
+        std::make_unique<close_request>(close_request{sendable_code(code), std::string(reason)});
     status_ = {close_requested_->code, close_requested_->reason};
     box_->shut();
     // Nothing published from now on can be sent: leave the channels at
@@ -315,13 +313,19 @@ void ws_session::handle(ws::event& ev) {
             close(ws::close_code::unsupported_data, "this endpoint only sends");
             break;
         }
-        inbound_.push_back({ev.type == ws::opcode::binary, std::move(ev.payload)});
+        if (!inbound_) {
+            inbound_ = std::make_unique<ring<ws_message>>();
+        }
+        inbound_->push_back({ev.type == ws::opcode::binary, std::move(ev.payload)});
         wake_function();
         break;
     case ws::event::kind::ping:
         // Only the latest ping needs an answer (RFC 6455 5.5.3), so a ping
         // flood costs one pending pong, not a queue of them.
-        pending_pong_ = std::move(ev.payload);
+        if (!pending_pong_) {
+            pending_pong_ = std::make_unique<std::string>();
+        }
+        *pending_pong_ = std::move(ev.payload);
         write_pending();
         break;
     case ws::event::kind::pong:
@@ -332,7 +336,7 @@ void ws_session::handle(ws::event& ev) {
         if (!close_requested_) {
             status_ = {ev.code, ev.payload};
             // Echo the peer's code; a close without one gets one without.
-            close_requested_ = close_request{ev.code, {}};
+            close_requested_ = std::make_unique<close_request>(close_request{ev.code, {}});
             box_->shut();
             subscriptions_.clear();
         }
@@ -389,7 +393,7 @@ void ws_session::read_next() {
     }
     // Backpressure: when the session function falls behind, stop reading
     // and let TCP slow the peer down; read() picks up again.
-    reading_paused_ = !draining_ && inbound_.size() >= limits_.max_inbound_messages;
+    reading_paused_ = !draining_ && inbound_ && inbound_->size() >= limits_.max_inbound_messages;
     if (reading_paused_) {
         return;
     }
@@ -746,8 +750,7 @@ asio::awaitable<std::shared_ptr<ws_session>> open_websocket(server_core& core, c
         co_return nullptr;
     }
 
-    auto session = std::make_shared<ws_session>(
-        conn, token.session_limits(), token.chosen_subprotocol(), std::string(req.target()));
+    auto session = std::make_shared<ws_session>(conn, token.session_limits());
     session->start();
 
     // Join before the 101 leaves: once the client can see it is
@@ -785,6 +788,8 @@ asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connec
     }
     auto session = upgraded->session;
     auto run = std::move(upgraded->run);
+    auto subprotocol = std::move(upgraded->subprotocol);
+    auto target = std::move(upgraded->target);
 
     std::weak_ptr<ws_session> weak = session;
     conn->graceful_stop = [weak] {
@@ -805,12 +810,12 @@ asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connec
         co_return true;
     }
 
-    websocket ws(session);
+    websocket ws(session, std::move(subprotocol));
     try {
         co_await run(ws);
     } catch (const std::exception& e) {
         log(log_level::error, "websocket_session_failed id={} target={} what=\"{}\"", conn->id,
-            session->target(), e.what());
+            target, e.what());
         session->close(ws::close_code::internal_error, "internal error");
     }
     session->close(ws::close_code::normal, {});
@@ -888,8 +893,9 @@ reply reply::upgrade(websocket_upgrade token) {
     return r;
 }
 
-websocket::websocket(std::shared_ptr<detail::ws_session> session)
-    : session_(std::move(session)) {
+websocket::websocket(std::shared_ptr<detail::ws_session> session, std::string subprotocol)
+    : session_(std::move(session))
+    , subprotocol_(std::move(subprotocol)) {
 }
 
 boost::asio::awaitable<std::optional<ws_message>> websocket::read() {
@@ -916,7 +922,7 @@ void websocket::join(registry& channels, std::string key) {
 }
 
 std::string_view websocket::subprotocol() const noexcept {
-    return session_->subprotocol();
+    return subprotocol_;
 }
 
 bool websocket::is_open() const noexcept {

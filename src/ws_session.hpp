@@ -40,8 +40,7 @@ public:
     using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, strand_type>;
 
     /// Drives `conn.socket`, which the connection gets back before launch().
-    ws_session(connection& conn, const websocket_limits& limits, std::string subprotocol,
-               std::string target);
+    ws_session(connection& conn, const websocket_limits& limits);
     ~ws_session();
 
     /// Makes the outbox, so that keys can be joined before the 101.
@@ -63,9 +62,6 @@ public:
     void join(registry& channels, std::string key);
 
     const std::shared_ptr<outbox>& box() const noexcept { return box_; }
-    std::string_view subprotocol() const noexcept { return subprotocol_; }
-    /// The request target of the handshake, for the logs.
-    std::string_view target() const noexcept { return target_; }
     bool is_open() const noexcept { return !close_requested_ && !close_received_ && !ended_; }
     const ws_close_status& status() const noexcept { return status_; }
 
@@ -100,9 +96,7 @@ private:
 
     socket_type& socket_;
     websocket_limits limits_;
-    std::string subprotocol_;
     std::uint64_t id_;
-    std::string target_;
     /// Made when bytes come and dropped when they end between frames: an
     /// idle session holds no parser (its control-frame buffer alone is 125
     /// bytes).
@@ -110,7 +104,8 @@ private:
     std::shared_ptr<outbox> box_;
     std::vector<registry::subscription> subscriptions_;
 
-    ring<ws_message> inbound_;
+    /// Made by the first message: a send-only session never has one.
+    std::unique_ptr<ring<ws_message>> inbound_;
     /// Wakes the session function in read() and finished(). It never
     /// expires: a wake cancels the wait, and the waiter looks again at what
     /// it waits for, so a wake with nobody waiting needs no memory. Made by
@@ -142,10 +137,12 @@ private:
     clock::time_point write_deadline_;
     clock::time_point linger_until_;
 
-    std::optional<std::string> pending_pong_;
+    /// Out of line, as is the close request: rare, and every idle session
+    /// would otherwise carry their room.
+    std::unique_ptr<std::string> pending_pong_;
     bool ping_due_ = false;
     bool ping_outstanding_ = false;
-    std::optional<close_request> close_requested_;
+    std::unique_ptr<close_request> close_requested_;
     bool close_sent_ = false;
     bool close_received_ = false;
     bool failed_ = false;
@@ -168,7 +165,10 @@ private:
 struct websocket_handoff {
     std::shared_ptr<ws_session> session;
     websocket_upgrade::session_function run;
+    std::string subprotocol;
     std::string leftover;
+    /// The request target of the handshake, for the logs.
+    std::string target;
 };
 
 /// The HTTP stage of a connection (http_connection.cpp): serves requests

@@ -168,7 +168,7 @@ std::vector<std::string> offered_subprotocols(const request& req);
 /// and the closing handshake is done whether or not the function reads.
 class websocket {
 public:
-    explicit websocket(std::shared_ptr<detail::ws_session> session);
+    websocket(std::shared_ptr<detail::ws_session> session, std::string subprotocol);
 
     /// The next message, or nullopt once the session is closing or closed
     /// (then status() says why). Completes on the connection's strand.
@@ -217,6 +217,7 @@ public:
 
 private:
     std::shared_ptr<detail::ws_session> session_;
+    std::string subprotocol_;
 };
 
 } // namespace switchboard
