@@ -15,7 +15,9 @@
 #include <switchboard/server.hpp>
 #include <switchboard/websocket.hpp>
 
+#include <charconv>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,25 +105,41 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& arg = args[i];
         bool has_value = i + 1 < args.size();
-        try {
-            if (arg == "--port" && has_value) {
-                options.port = static_cast<std::uint16_t>(std::stoul(args[++i]));
-                port_given = true;
-            } else if (arg == "--threads" && has_value) {
-                options.threads = static_cast<unsigned>(std::stoul(args[++i]));
-            } else if (arg == "--verbose") {
-                level = sb::log_level::debug;
-            } else if (arg == "--help" || arg == "-h") {
-                usage(std::cout);
-                return 0;
-            } else {
-                std::cerr << "switchboard-bench-server: unknown or incomplete option '" << arg
-                          << "'\n";
-                usage(std::cerr);
+        // The next argument as a whole number within [low, high]: stoul would
+        // take "-1" or "70000" and wrap them into a port.
+        auto in_range = [&](unsigned low, unsigned high) -> std::optional<unsigned> {
+            unsigned value = 0;
+            const auto& text = args[++i];
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (ec != std::errc{} || end != text.data() + text.size() || value < low ||
+                value > high) {
+                std::cerr << "switchboard-bench-server: " << arg << " takes " << low << " to "
+                          << high << ", not '" << text << "'\n";
+                return std::nullopt;
+            }
+            return value;
+        };
+        if (arg == "--port" && has_value) {
+            const auto port = in_range(0, 65535);
+            if (!port) {
                 return 2;
             }
-        } catch (const std::exception&) {
-            std::cerr << "switchboard-bench-server: bad value for " << arg << "\n";
+            options.port = static_cast<std::uint16_t>(*port);
+            port_given = true;
+        } else if (arg == "--threads" && has_value) {
+            const auto threads = in_range(1, 1024);
+            if (!threads) {
+                return 2;
+            }
+            options.threads = *threads;
+        } else if (arg == "--verbose") {
+            level = sb::log_level::debug;
+        } else if (arg == "--help" || arg == "-h") {
+            usage(std::cout);
+            return 0;
+        } else {
+            std::cerr << "switchboard-bench-server: unknown or incomplete option '" << arg << "'\n";
+            usage(std::cerr);
             return 2;
         }
     }

@@ -2,6 +2,7 @@
 fails valid_channel_name is refused with 400 before the upgrade, or closes
 the publisher with 1008, and good keys keep working."""
 
+import subprocess
 import sys
 import unittest
 from urllib.parse import quote
@@ -42,6 +43,18 @@ class BenchServerKeys(peer.ServerTest):
         pub.send(1, "room.lobby hello")
         self.assertEqual(sub.read_frame(), (True, 1, b"hello"))
         self.assertEqual(peer.get(self.port, "/health").status, 200)
+
+
+class BenchServerOptions(unittest.TestCase):
+    def test_numbers_out_of_range_are_refused_not_wrapped(self):
+        for args in (("--port", "70000"), ("--port", "-1"), ("--port", "80x"),
+                     ("--port", "0", "--threads", "0"), ("--port", "0", "--threads", "5000")):
+            with self.subTest(args=args):
+                run = subprocess.run([peer.BINARY, *args], capture_output=True, text=True,
+                                     timeout=10)
+                self.assertEqual(run.returncode, 2, run.stderr)
+                self.assertIn("takes", run.stderr)
+                self.assertNotIn("port=", run.stdout)
 
 
 if __name__ == "__main__":
