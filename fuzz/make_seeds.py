@@ -499,6 +499,10 @@ client_response_seeds = {
         "HTTP/1.1 400 Bad Request\nContent-Type: application/json\n",
         '{"errors":["' + "x" * 511 + '\u00e9\u00e9\u00e9"]}',
     ),
+    # Found by this target: bytes after a truncated body that came in a later read were kept
+    # as leftover, those in the same read were not.
+    "truncated-body-then-more-bytes": answer(flags=2, cut=60)
+    + res("HTTP/1.1 200 OK\nTransfer-Encoding: gzip\n", "z" * 1100),
     "closed-early": answer() + b"HTTP/1.1 200 OK\r\nContent-Le",
     "keep-alive-then-next": answer()
     + with_length("HTTP/1.1 200 OK\n", "a")

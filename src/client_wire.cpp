@@ -317,6 +317,10 @@ bool response_reader::header_done() const noexcept {
 
 void response_reader::feed(std::string_view data) {
     got_some_ = got_some_ || !data.empty();
+    if (truncated_) {
+        // The rest of a body that was cut short: never read, however it arrives.
+        return;
+    }
     pending_.append(data);
     parse();
 }
@@ -348,6 +352,9 @@ void response_reader::parse() {
             return;
         }
         if (ec == http::error::body_limit && truncated_) {
+            // What follows in the buffer is more of the same body (a later chunk, the
+            // bytes of a body read to the end of the connection): not a next response.
+            pending_.clear();
             done_ = true;
             return;
         }

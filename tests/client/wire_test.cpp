@@ -264,6 +264,31 @@ TEST(client_response_reader, truncation_keeps_the_first_bytes_and_completes) {
     EXPECT_FALSE(r.reusable());
 }
 
+// Found by fuzz_client_response: after a truncated body, bytes that came in a later read were
+// kept as leftover, bytes that came in the same read were not.
+TEST(client_response_reader, a_truncated_body_leaves_nothing_behind_however_it_arrives) {
+    const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n";
+    const std::string chunked_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const auto& [name, response] : std::vector<std::pair<std::string, std::string>>{
+             {"read to the end", head + std::string(40, 'x')},
+             {"chunked", chunked_head + "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"},
+             {"with a length", "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n" +
+                                   std::string(30, 'y') + "HTTP/1.1 204 No Content\r\n\r\n"}}) {
+        for (std::size_t cut = 0; cut <= response.size(); ++cut) {
+            SCOPED_TRACE(name + ", cut at " + std::to_string(cut));
+            reader r(8192, 5, reader::body_mode::truncate);
+            r.feed(response.substr(0, cut));
+            r.feed(response.substr(cut));
+            r.feed_eof();
+            ASSERT_TRUE(r.done());
+            EXPECT_TRUE(r.body_truncated());
+            EXPECT_EQ(r.response().body.size(), 5U);
+            EXPECT_FALSE(r.reusable());
+            EXPECT_EQ(r.take_leftover(), "");
+        }
+    }
+}
+
 TEST(client_response_reader, a_head_over_the_limit_is_header_too_large) {
     reader r(256, 1024, reader::body_mode::limit);
     r.feed("HTTP/1.1 200 OK\r\nX-Big: " + std::string(1000, 'x'));
