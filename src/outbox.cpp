@@ -8,36 +8,14 @@ outbox::outbox(std::size_t max_bytes, overflow_policy policy, std::function<void
     , wake_(std::move(wake)) {
 }
 
-outbox::push_result outbox::push(shared_frame frame) {
-    auto result = push_result::queued;
+outbox::push_result outbox::push(const shared_frame& frame) {
+    push_result result{};
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
-        if (shut_) {
-            return push_result::closed;
-        }
-        if (bytes_ + frame->size() > max_bytes_) {
-            if (policy_ == overflow_policy::drop_oldest) {
-                while (!frames_.empty() && bytes_ + frame->size() > max_bytes_) {
-                    bytes_ -= frames_.pop_front()->size();
-                    ++missed_;
-                }
-                result = push_result::dropped_older;
-            } else {
-                // Free the backlog now: the session is going away and its
-                // memory should not wait for a peer that does not read.
-                frames_.clear();
-                bytes_ = 0;
-                shut_ = true;
-                auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
-                close_ = std::make_unique<close_request>(
-                    close_request{static_cast<std::uint16_t>(code), "subscriber too slow"});
-                result = push_result::cut_off;
-            }
-        }
-        if (result != push_result::cut_off) {
-            bytes_ += frame->size();
-            frames_.push_back(std::move(frame));
+        result = push_locked(frame);
+        if (result == push_result::closed) {
+            return result;
         }
         wake = !wake_pending_;
         wake_pending_ = true;
@@ -45,6 +23,59 @@ outbox::push_result outbox::push(shared_frame frame) {
     if (wake) {
         wake_();
     }
+    return result;
+}
+
+outbox::push_counts outbox::push_all(std::span<const shared_frame> frames) {
+    push_counts counts;
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& frame : frames) {
+            const auto result = push_locked(frame);
+            if (result == push_result::closed) {
+                break;
+            }
+            counts.queued += result == push_result::cut_off ? 0 : 1;
+            counts.dropped_older += result == push_result::dropped_older ? 1 : 0;
+            counts.cut_off = counts.cut_off || result == push_result::cut_off;
+            wake = true;
+        }
+        wake = wake && !wake_pending_;
+        wake_pending_ = wake_pending_ || wake;
+    }
+    if (wake) {
+        wake_();
+    }
+    return counts;
+}
+
+outbox::push_result outbox::push_locked(const shared_frame& frame) {
+    if (shut_) {
+        return push_result::closed;
+    }
+    auto result = push_result::queued;
+    if (bytes_ + frame->size() > max_bytes_) {
+        if (policy_ == overflow_policy::drop_oldest) {
+            while (!frames_.empty() && bytes_ + frame->size() > max_bytes_) {
+                bytes_ -= frames_.pop_front()->size();
+                ++missed_;
+            }
+            result = push_result::dropped_older;
+        } else {
+            // Free the backlog now: the session is going away and its
+            // memory should not wait for a peer that does not read.
+            frames_.clear();
+            bytes_ = 0;
+            shut_ = true;
+            auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
+            close_ = std::make_unique<close_request>(
+                close_request{static_cast<std::uint16_t>(code), "subscriber too slow"});
+            return push_result::cut_off;
+        }
+    }
+    bytes_ += frame->size();
+    frames_.push_back(frame);
     return result;
 }
 
