@@ -17,6 +17,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -68,6 +69,16 @@ boost::asio::awaitable<sb::reply> impatient_subscriber(sb::request&) {
     limits.close_timeout = std::chrono::milliseconds(300);
     co_return sb::reply::upgrade(
         sb::websocket_upgrade(echo_session).join(*channels, "S").limits(limits));
+}
+
+// The same subscription with no session function.
+boost::asio::awaitable<sb::reply> feed(sb::request&) {
+    sb::websocket_limits limits;
+    limits.max_outbound_bytes = 64 * 1024 * 1024;
+    co_return sb::reply::upgrade(sb::websocket_upgrade::send_only()
+                                     .send_first("subscribed")
+                                     .join(*channels, "F")
+                                     .limits(limits));
 }
 
 using route_handler = boost::asio::awaitable<sb::reply> (*)(sb::request&);
@@ -193,6 +204,65 @@ TEST(fanout, publishing_while_sessions_come_and_go_is_race_free) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(registry.key_count(), 0U);
+}
+
+TEST(fanout, send_only_feeds_get_every_message_in_order_while_others_come_and_go) {
+    constexpr int threads = 4;
+    constexpr int per_thread = 5'000;
+    fanout_server fixture("/f", feed);
+    auto& server = fixture.server;
+    auto& registry = fixture.registry;
+
+    std::vector<std::unique_ptr<sb::test::ws_test_client>> feeds;
+    for (int i = 0; i < 3; ++i) {
+        feeds.push_back(std::make_unique<sb::test::ws_test_client>(server.port(), "/f"));
+        ASSERT_EQ(feeds.back()->next()->payload, "subscribed");
+    }
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < threads; ++t) {
+        publishers.emplace_back([&registry, t] {
+            for (int n = 0; n < per_thread; ++n) {
+                registry.publish("F", std::to_string(t) + ":" + std::to_string(n));
+            }
+        });
+    }
+    // Feeds that end every way a feed ends, on the server's two threads while the
+    // publishers run: a close from the client, a message (1003), a dropped connection.
+    std::thread churn([&server] {
+        for (int i = 0; i < 30; ++i) {
+            sb::test::ws_test_client passing(server.port(), "/f");
+            if (i % 3 == 0) {
+                passing.send(opcode::close, sb::detail::ws::close_payload(1000, ""));
+            } else if (i % 3 == 1) {
+                passing.send(opcode::text, "hello?");
+            }
+        }
+    });
+
+    for (auto& client : feeds) {
+        std::map<int, int> next_of_thread;
+        for (int received = 0; received < threads * per_thread; ++received) {
+            auto ev = client->next(std::chrono::seconds(30));
+            ASSERT_TRUE(ev) << "stalled after " << received << " messages";
+            ASSERT_EQ(ev->what, event::kind::message);
+            const auto& text = ev->payload;
+            auto colon = text.find(':');
+            int t = std::stoi(text.substr(0, colon));
+            int n = std::stoi(text.substr(colon + 1));
+            ASSERT_EQ(n, next_of_thread[t]) << "publisher " << t << " out of order or repeated";
+            ++next_of_thread[t];
+        }
+    }
+    for (auto& p : publishers) {
+        p.join();
+    }
+    churn.join();
+    for (int i = 0; i < 500 && registry.subscriber_count("F") != 3; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(registry.subscriber_count("F"), 3U) << "a passing feed stayed joined";
+    EXPECT_EQ(registry.stats().cut_off, 0U);
+    // The three left open are closed by the server's stop, in the fixture's destructor.
 }
 
 TEST(fanout, a_session_that_reads_late_gets_every_message_in_order_past_the_inbound_limit) {
