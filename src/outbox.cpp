@@ -8,12 +8,12 @@ outbox::outbox(std::size_t max_bytes, overflow_policy policy, std::function<void
     , wake_(std::move(wake)) {
 }
 
-outbox::push_result outbox::push(const shared_frame& frame) {
+outbox::push_result outbox::push(const shared_frame& frame, push_counts& counts) {
     push_result result{};
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
-        result = push_locked(frame);
+        result = push_locked(frame, counts);
         if (result == push_result::closed) {
             return result;
         }
@@ -32,13 +32,9 @@ outbox::push_counts outbox::push_all(std::span<const shared_frame> frames) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& frame : frames) {
-            const auto result = push_locked(frame);
-            if (result == push_result::closed) {
+            if (push_locked(frame, counts) == push_result::closed) {
                 break;
             }
-            counts.queued += result == push_result::cut_off ? 0 : 1;
-            counts.dropped_older += result == push_result::dropped_older ? 1 : 0;
-            counts.cut_off = counts.cut_off || result == push_result::cut_off;
             wake = true;
         }
         wake = wake && !wake_pending_;
@@ -50,33 +46,50 @@ outbox::push_counts outbox::push_all(std::span<const shared_frame> frames) {
     return counts;
 }
 
-outbox::push_result outbox::push_locked(const shared_frame& frame) {
+outbox::push_result outbox::push_locked(const shared_frame& frame, push_counts& counts) {
     if (shut_) {
         return push_result::closed;
     }
-    auto result = push_result::queued;
-    if (bytes_ + frame->size() > max_bytes_) {
-        if (policy_ == overflow_policy::drop_oldest) {
-            while (!frames_.empty() && bytes_ + frame->size() > max_bytes_) {
-                bytes_ -= frames_.pop_front()->size();
-                ++missed_;
-            }
-            result = push_result::dropped_older;
-        } else {
-            // Free the backlog now: the session is going away and its
-            // memory should not wait for a peer that does not read.
-            frames_.clear();
-            bytes_ = 0;
-            shut_ = true;
-            auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
-            close_ = std::make_unique<close_request>(
-                close_request{static_cast<std::uint16_t>(code), "subscriber too slow"});
-            return push_result::cut_off;
-        }
+    const auto size = frame->size();
+    if (bytes_ + size <= max_bytes_) {
+        bytes_ += size;
+        frames_.push_back(frame);
+        ++counts.queued;
+        return push_result::queued;
     }
-    bytes_ += frame->size();
+    if (policy_ != overflow_policy::drop_oldest) {
+        cut_off(size > max_bytes_ ? "message larger than the outbound limit"
+                                  : "subscriber too slow",
+                counts);
+        return push_result::cut_off;
+    }
+    if (size > max_bytes_) {
+        // No amount of dropping makes room: this one goes, the queue stays.
+        ++missed_;
+        ++counts.dropped;
+        return push_result::dropped_older;
+    }
+    while (bytes_ + size > max_bytes_) {
+        bytes_ -= frames_.pop_front()->size();
+        ++missed_;
+        ++counts.dropped;
+    }
+    bytes_ += size;
     frames_.push_back(frame);
-    return result;
+    ++counts.queued;
+    return push_result::dropped_older;
+}
+
+void outbox::cut_off(const char* reason, push_counts& counts) {
+    // Free the backlog now: the session is going away and its memory should
+    // not wait for a peer that does not read.
+    frames_.clear();
+    bytes_ = 0;
+    shut_ = true;
+    auto code = policy_ == overflow_policy::close_policy_violation ? 1008 : 1013;
+    close_ =
+        std::make_unique<close_request>(close_request{static_cast<std::uint16_t>(code), reason});
+    counts.cut_off = reason;
 }
 
 void outbox::request_close(std::uint16_t code, std::string reason) {

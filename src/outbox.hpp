@@ -35,17 +35,20 @@ public:
     /// and there is new work; it must only schedule, never write.
     outbox(std::size_t max_bytes, overflow_policy policy, std::function<void()> wake);
 
-    /// Thread-safe. Applies the overflow policy when the frame would pass
-    /// the byte bound.
-    push_result push(const shared_frame& frame);
-
-    /// What push_all did with a run of frames.
+    /// What pushing frames did, beyond the push_result of the last one.
     struct push_counts {
         std::size_t queued = 0;
-        /// Frames whose queueing dropped older ones (drop_oldest).
-        std::size_t dropped_older = 0;
-        bool cut_off = false;
+        /// Frames dropped under drop_oldest: older ones to make room, or a
+        /// frame that alone passes the bound. Each reaches the subscriber as
+        /// part of a gap notice.
+        std::size_t dropped = 0;
+        /// Why the subscriber was cut off, when it was.
+        const char* cut_off = nullptr;
     };
+
+    /// Thread-safe. Applies the overflow policy when the frame would pass
+    /// the byte bound. `dropped_older` means something was dropped.
+    push_result push(const shared_frame& frame, push_counts& counts);
 
     /// Thread-safe: pushes every frame in order, as push() would, under one
     /// lock and with at most one wake. A publisher's burst reaches each
@@ -74,7 +77,8 @@ public:
     std::size_t queued_bytes() const;
 
 private:
-    push_result push_locked(const shared_frame& frame);
+    push_result push_locked(const shared_frame& frame, push_counts& counts);
+    void cut_off(const char* reason, push_counts& counts);
 
     mutable std::mutex mutex_;
     ring<shared_frame> frames_;

@@ -76,12 +76,13 @@ struct registry_core : std::enable_shared_from_this<registry_core> {
         for (const auto& box : it->second) {
             const auto counts = box->push_all(frames);
             queued += counts.queued;
-            if (counts.dropped_older > 0) {
-                dropped.fetch_add(counts.dropped_older, std::memory_order_relaxed);
+            if (counts.dropped > 0) {
+                dropped.fetch_add(counts.dropped, std::memory_order_relaxed);
             }
-            if (counts.cut_off) {
+            if (counts.cut_off != nullptr) {
                 cut_off.fetch_add(1, std::memory_order_relaxed);
-                log(log_level::warn, "subscriber_cut_off key=\"{}\" reason=\"queue full\"", key);
+                log(log_level::warn, "subscriber_cut_off key=\"{}\" reason=\"{}\"", key,
+                    counts.cut_off);
             }
         }
         enqueued.fetch_add(queued, std::memory_order_relaxed);
@@ -233,6 +234,13 @@ registry::subscription registry::join(std::shared_ptr<detail::outbox> box, std::
 }
 
 registry::subscription::subscription(subscription&&) noexcept = default;
+
+bool registry::subscription::is_for(const registry& channels, std::string_view key) const noexcept {
+    // Compares owners, without locking the weak pointer.
+    const bool same_registry =
+        !core_.owner_before(channels.core_) && !channels.core_.owner_before(core_);
+    return same_registry && key_ == key;
+}
 
 registry::subscription& registry::subscription::operator=(subscription&& other) noexcept {
     if (this != &other) {

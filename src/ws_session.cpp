@@ -257,9 +257,11 @@ bool ws_session::send(ws::opcode op, std::string_view payload) {
     if (!is_open()) {
         return false;
     }
-    auto result = box_->push(std::make_shared<const std::string>(ws::encode_frame(op, payload)));
-    if (result == outbox::push_result::cut_off) {
-        log(log_level::warn, "websocket_cut_off id={} reason=\"outbound queue full\"", id_);
+    outbox::push_counts counts;
+    auto result =
+        box_->push(std::make_shared<const std::string>(ws::encode_frame(op, payload)), counts);
+    if (counts.cut_off != nullptr) {
+        log(log_level::warn, "websocket_cut_off id={} reason=\"{}\"", id_, counts.cut_off);
     }
     return result == outbox::push_result::queued;
 }
@@ -297,6 +299,12 @@ void ws_session::fail(std::uint16_t code, std::string reason) {
 void ws_session::join(registry& channels, std::string key) {
     if (!is_open()) {
         return; // a closing session would only be cut off again
+    }
+    // Joined once however often it is asked: a publish reaches a session once.
+    for (const auto& joined : subscriptions_) {
+        if (joined.is_for(channels, key)) {
+            return;
+        }
     }
     subscriptions_.push_back(channels.join(box_, std::move(key)));
 }
@@ -384,16 +392,18 @@ void ws_session::read_next() {
     if (reader_done_) {
         return;
     }
-    // Closing: whatever the peer still sends is read and thrown away until
-    // it closes its side or the writer gives up and closes the socket;
-    // closing with unread data would reset the connection and could destroy
-    // our close frame before the peer reads it.
-    if (close_requested_) {
-        draining_ = true;
-    }
+    // Closing: frames are still parsed (handle() throws data messages away),
+    // so that the peer's answering close ends the handshake at once rather
+    // than after close_timeout. Once the parser is done (a close or an
+    // error), what the peer still sends is read and thrown away until it
+    // closes its side or the writer gives up: closing with unread data would
+    // reset the connection and could destroy our close frame unread.
+    //
     // Backpressure: when the session function falls behind, stop reading
-    // and let TCP slow the peer down; read() picks up again.
-    reading_paused_ = !draining_ && inbound_ && inbound_->size() >= limits_.max_inbound_messages;
+    // and let TCP slow the peer down; read() picks up again. Never while
+    // closing: nobody reads the queue any more.
+    reading_paused_ = !draining_ && !close_requested_ && inbound_ &&
+                      inbound_->size() >= limits_.max_inbound_messages;
     if (reading_paused_) {
         return;
     }
@@ -525,7 +535,12 @@ void ws_session::collect() {
     out.buffers.clear();
     out.batch.frames.clear();
 
-    // Control frames go first: a pong is owed as soon as practical.
+    // Control frames go first: a pong is owed as soon as practical. Nothing
+    // follows our close frame, so a ping that arrives after it goes
+    // unanswered (RFC 6455 5.5.1).
+    if (pending_pong_ && close_sent_) {
+        pending_pong_.reset();
+    }
     if (pending_pong_) {
         out.control += ws::encode_frame(ws::opcode::pong, *pending_pong_);
         pending_pong_.reset();

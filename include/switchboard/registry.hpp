@@ -108,6 +108,9 @@ public:
     subscription& operator=(subscription&&) noexcept;
     ~subscription();
 
+    /// Whether this is the subscription to `key` of `channels`.
+    bool is_for(const registry& channels, std::string_view key) const noexcept;
+
 private:
     friend class registry;
     std::weak_ptr<detail::registry_core> core_;

@@ -179,6 +179,9 @@ class SendOnly(ServerCase):
                 ws.read_frame()
                 ws.send(op, payload)
                 self.assertEqual(self.assert_closed_with(ws, 1003), "this endpoint only sends")
+                # Our answering close ends it at once, not after the 2 s close timeout.
+                ws.send(8, struct.pack("!H", 1003))
+                self.assertTrue(ws.reader.closed(timeout=1))
                 self.wait_count(82, 0)
 
     def test_closing_the_key_closes_the_feed_with_code_and_reason(self):
@@ -196,6 +199,35 @@ class SendOnly(ServerCase):
         ws.close()
         self.wait_count(84, 0)
         self.assertEqual(peer.get(self.port, "/health").status, 200)
+
+
+class ChannelJoins(ServerCase):
+    def test_joining_a_channel_twice_delivers_each_publish_once(self):
+        ws = self.raw("/ws/channels")
+        for _ in range(2):
+            ws.send(1, json.dumps({"subscribe": "twice"}))
+            self.assertEqual(json.loads(ws.read_frame()[2])["type"], "subscribed")
+        r = peer.post(self.port, "/channels/twice/publish", json.dumps({"n": 1}))
+        self.assertEqual(r.json()["subscribers"], 1)
+        self.assertEqual(json.loads(ws.read_frame()[2]), {"n": 1})
+        ws.sock.settimeout(0.3)
+        with self.assertRaises(TimeoutError):
+            ws.read_frame()
+
+
+class TinyOutboundLimit(ServerCase):
+    server_args = ("--ws-max-outbound", 16)
+
+    def test_a_first_message_past_the_limit_closes_with_a_reason_that_says_so(self):
+        # {"type":"subscribed","job":88} is longer than the whole outbound limit.
+        for path in ("/jobs/88/feed", "/jobs/88/subscribe"):
+            with self.subTest(path=path):
+                ws = self.raw(path)
+                reason = self.assert_closed_with(ws, 1013, before=[])
+                self.assertEqual(reason, "message larger than the outbound limit")
+                ws.send(8, struct.pack("!H", 1013))
+                self.assertTrue(ws.reader.closed(timeout=1))
+                self.wait_count(88, 0)
 
 
 class SendOnlyLimits(unittest.TestCase):

@@ -123,4 +123,46 @@ TEST(registry, a_burst_past_the_bound_counts_what_was_dropped_or_cut_off) {
     EXPECT_EQ(stats.enqueued, 14U);
 }
 
+TEST(registry, a_message_larger_than_the_whole_bound_is_dropped_or_cuts_off_saying_so) {
+    const std::string big(100, 'x');
+    const std::size_t bound = ws::encode_frame(ws::opcode::text, "small").size() * 2;
+    boost::asio::io_context context(1);
+    sb::registry channels(context);
+    subscriber dropping(bound, sb::overflow_policy::drop_oldest);
+    subscriber cut(bound, sb::overflow_policy::close_policy_violation);
+    auto d = channels.join(dropping.box, "room");
+    auto c = channels.join(cut.box, "room");
+    channels.publish("room", "small");
+    channels.publish("room", big);
+    context.run();
+
+    // No amount of dropping makes room for it: it goes alone, the queue stays, and it is
+    // counted once, as dropped, not as queued.
+    EXPECT_EQ(dropping.texts(), std::vector<std::string>{"small"});
+    EXPECT_EQ(dropping.missed, 1U);
+    EXPECT_TRUE(cut.texts().empty());
+    outbox::batch batch;
+    cut.box->take(batch, 10, 1 << 20);
+    ASSERT_TRUE(batch.close.has_value());
+    EXPECT_EQ(batch.close->code, 1008);
+    EXPECT_EQ(batch.close->reason, "message larger than the outbound limit");
+    EXPECT_EQ(channels.stats().dropped, 1U);
+    EXPECT_EQ(channels.stats().cut_off, 1U);
+    EXPECT_EQ(channels.stats().enqueued, 2U);
+}
+
+TEST(registry, room_to_spare_counts_nothing_as_dropped) {
+    boost::asio::io_context context(1);
+    sb::registry channels(context);
+    subscriber sub(std::size_t{1} << 20, sb::overflow_policy::drop_oldest);
+    auto joined = channels.join(sub.box, "room");
+    for (int n = 0; n < 300; ++n) {
+        channels.publish("room", std::string(1000, 'y'));
+    }
+    context.run();
+    EXPECT_EQ(sub.texts().size(), 300U);
+    EXPECT_EQ(sub.missed, 0U);
+    EXPECT_EQ(channels.stats().dropped, 0U);
+}
+
 } // namespace
