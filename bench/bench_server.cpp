@@ -16,8 +16,8 @@
 #include <switchboard/websocket.hpp>
 
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,9 +105,9 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& arg = args[i];
         bool has_value = i + 1 < args.size();
-        // The next argument as a whole number within [low, high]: stoul would
-        // take "-1" or "70000" and wrap them into a port.
-        auto in_range = [&](unsigned low, unsigned high) -> std::optional<unsigned> {
+        // The next argument as a whole number within [low, high], or exit 2:
+        // stoul would take "-1" or "70000" and wrap them into a port.
+        auto in_range = [&](unsigned low, unsigned high) {
             unsigned value = 0;
             const auto& text = args[++i];
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -115,23 +115,15 @@ int main(int argc, char** argv) {
                 value > high) {
                 std::cerr << "switchboard-bench-server: " << arg << " takes " << low << " to "
                           << high << ", not '" << text << "'\n";
-                return std::nullopt;
+                std::exit(2);
             }
             return value;
         };
         if (arg == "--port" && has_value) {
-            const auto port = in_range(0, 65535);
-            if (!port) {
-                return 2;
-            }
-            options.port = static_cast<std::uint16_t>(*port);
+            options.port = static_cast<std::uint16_t>(in_range(0, 65535));
             port_given = true;
         } else if (arg == "--threads" && has_value) {
-            const auto threads = in_range(1, 1024);
-            if (!threads) {
-                return 2;
-            }
-            options.threads = *threads;
+            options.threads = in_range(1, 1024);
         } else if (arg == "--verbose") {
             level = sb::log_level::debug;
         } else if (arg == "--help" || arg == "-h") {

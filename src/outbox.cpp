@@ -8,36 +8,20 @@ outbox::outbox(std::size_t max_bytes, overflow_policy policy, std::function<void
     , wake_(std::move(wake)) {
 }
 
-outbox::push_result outbox::push(const shared_frame& frame, push_counts& counts) {
-    push_result result{};
-    bool wake = false;
-    {
-        std::lock_guard lock(mutex_);
-        result = push_locked(frame, counts);
-        if (result == push_result::closed) {
-            return result;
-        }
-        wake = !wake_pending_;
-        wake_pending_ = true;
-    }
-    if (wake) {
-        wake_();
-    }
-    return result;
-}
-
 outbox::push_counts outbox::push_all(std::span<const shared_frame> frames) {
     push_counts counts;
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
+        bool pushed = false;
         for (const auto& frame : frames) {
-            if (push_locked(frame, counts) == push_result::closed) {
+            if (!push_locked(frame, counts)) {
                 break;
             }
-            wake = true;
+            pushed = true;
         }
-        wake = wake && !wake_pending_;
+        // A cut-off counts too: the writer has a close to send.
+        wake = (pushed || counts.cut_off != nullptr) && !wake_pending_;
         wake_pending_ = wake_pending_ || wake;
     }
     if (wake) {
@@ -46,28 +30,28 @@ outbox::push_counts outbox::push_all(std::span<const shared_frame> frames) {
     return counts;
 }
 
-outbox::push_result outbox::push_locked(const shared_frame& frame, push_counts& counts) {
+bool outbox::push_locked(const shared_frame& frame, push_counts& counts) {
     if (shut_) {
-        return push_result::closed;
+        return false;
     }
     const auto size = frame->size();
     if (bytes_ + size <= max_bytes_) {
         bytes_ += size;
         frames_.push_back(frame);
         ++counts.queued;
-        return push_result::queued;
+        return true;
     }
     if (policy_ != overflow_policy::drop_oldest) {
         cut_off(size > max_bytes_ ? "message larger than the outbound limit"
                                   : "subscriber too slow",
                 counts);
-        return push_result::cut_off;
+        return false;
     }
     if (size > max_bytes_) {
         // No amount of dropping makes room: this one goes, the queue stays.
         ++missed_;
         ++counts.dropped;
-        return push_result::dropped_older;
+        return true;
     }
     while (bytes_ + size > max_bytes_) {
         bytes_ -= frames_.pop_front()->size();
@@ -77,7 +61,7 @@ outbox::push_result outbox::push_locked(const shared_frame& frame, push_counts& 
     bytes_ += size;
     frames_.push_back(frame);
     ++counts.queued;
-    return push_result::dropped_older;
+    return true;
 }
 
 void outbox::cut_off(const char* reason, push_counts& counts) {

@@ -29,13 +29,11 @@ struct close_request {
 
 class outbox {
 public:
-    enum class push_result { queued, dropped_older, cut_off, closed };
-
     /// `wake` is called (outside the lock) when the writer may be asleep
     /// and there is new work; it must only schedule, never write.
     outbox(std::size_t max_bytes, overflow_policy policy, std::function<void()> wake);
 
-    /// What pushing frames did, beyond the push_result of the last one.
+    /// What push_all did with the frames.
     struct push_counts {
         std::size_t queued = 0;
         /// Frames dropped under drop_oldest: older ones to make room, or a
@@ -46,14 +44,11 @@ public:
         const char* cut_off = nullptr;
     };
 
-    /// Thread-safe. Applies the overflow policy when the frame would pass
-    /// the byte bound. `dropped_older` means something was dropped.
-    push_result push(const shared_frame& frame, push_counts& counts);
-
-    /// Thread-safe: pushes every frame in order, as push() would, under one
-    /// lock and with at most one wake. A publisher's burst reaches each
-    /// subscriber this way, so the cost of touching a subscriber's queue is
-    /// paid once per burst instead of once per message (bench/README.md).
+    /// Thread-safe: queues the frames in order under one lock, applying the
+    /// overflow policy to each that would pass the byte bound, and wakes the
+    /// writer at most once. A publisher's burst reaches each subscriber this
+    /// way, so the cost of touching a subscriber's queue is paid once per
+    /// burst instead of once per message (bench/README.md).
     push_counts push_all(std::span<const shared_frame> frames);
 
     /// Thread-safe: asks the writer to close after what is queued.
@@ -70,14 +65,15 @@ public:
 
     /// Moves up to `max_frames` frames (and at most about `max_bytes`) into
     /// `out`, with what was dropped since the last take and any close that
-    /// has been asked for (every take reports it again). When it leaves the queue empty, the next
-    /// push wakes the writer again.
+    /// has been asked for (every take reports it again). When it leaves the
+    /// queue empty, the next push wakes the writer again.
     void take(batch& out, std::size_t max_frames, std::size_t max_bytes);
 
     std::size_t queued_bytes() const;
 
 private:
-    push_result push_locked(const shared_frame& frame, push_counts& counts);
+    /// False once the outbox refuses frames (shut, or cut off).
+    bool push_locked(const shared_frame& frame, push_counts& counts);
     void cut_off(const char* reason, push_counts& counts);
 
     mutable std::mutex mutex_;

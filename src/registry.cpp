@@ -23,10 +23,21 @@ namespace detail {
 
 namespace asio = boost::asio;
 
-/// A publish waiting for its shard's strand.
-struct pending_publish {
-    std::string key;
-    shared_frame frame;
+/// Publishes waiting for their shard's strand, in the order they were made:
+/// frames[i] goes to keys[i]. Kept apart so that a run of publishes to one
+/// key is a span of the frames as they are.
+struct publish_queue {
+    std::vector<std::string> keys;
+    std::vector<shared_frame> frames;
+
+    void swap(publish_queue& other) noexcept {
+        keys.swap(other.keys);
+        frames.swap(other.frames);
+    }
+    void clear() noexcept {
+        keys.clear();
+        frames.clear();
+    }
 };
 
 /// One slice of the keys. The strand orders the fan-outs of its keys; the
@@ -40,13 +51,12 @@ struct registry_shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, std::vector<std::shared_ptr<outbox>>> keys;
 
-    /// Publishes not yet fanned out, in the order they were made; one drain
-    /// is posted for all of them.
+    /// Publishes not yet fanned out; one drain is posted for all of them.
     std::mutex pending_mutex;
-    std::vector<pending_publish> pending;
+    publish_queue pending;
     bool drain_posted = false;
     /// The drain's working copy, kept for its capacity (strand only).
-    std::vector<pending_publish> draining;
+    publish_queue draining;
 };
 
 struct registry_core : std::enable_shared_from_this<registry_core> {
@@ -97,17 +107,13 @@ struct registry_core : std::enable_shared_from_this<registry_core> {
             batch.swap(shard.pending);
             shard.drain_posted = false;
         }
-        std::vector<shared_frame> run;
-        for (std::size_t i = 0; i < batch.size();) {
+        const std::span<const shared_frame> frames(batch.frames);
+        for (std::size_t i = 0; i < batch.keys.size();) {
             auto end = i + 1;
-            while (end < batch.size() && batch[end].key == batch[i].key) {
+            while (end < batch.keys.size() && batch.keys[end] == batch.keys[i]) {
                 ++end;
             }
-            run.clear();
-            for (auto j = i; j < end; ++j) {
-                run.push_back(std::move(batch[j].frame));
-            }
-            fan_out(shard, batch[i].key, run);
+            fan_out(shard, batch.keys[i], frames.subspan(i, end - i));
             i = end;
         }
         batch.clear();
@@ -119,7 +125,8 @@ struct registry_core : std::enable_shared_from_this<registry_core> {
         bool post = false;
         {
             std::lock_guard lock(shard.pending_mutex);
-            shard.pending.push_back({std::string(key), std::move(frame)});
+            shard.pending.keys.emplace_back(key);
+            shard.pending.frames.push_back(std::move(frame));
             post = !shard.drain_posted;
             shard.drain_posted = true;
         }

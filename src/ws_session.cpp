@@ -116,7 +116,9 @@ std::size_t send_now(socket_type& socket, const std::vector<asio::const_buffer>&
     return next;
 }
 
-void log_closed(const connection& conn, const ws_session& session) {
+// The end of a connection's WebSocket mode, however the session ran.
+void websocket_ended(connection& conn, const ws_session& session) {
+    conn.graceful_stop = nullptr;
     log(log_level::debug, "websocket_closed id={} code={} reason=\"{}\"", conn.id,
         session.status().code, session.status().reason);
 }
@@ -161,8 +163,7 @@ void ws_session::start() {
     // since a wake may arrive after the session is gone. The writer runs two
     // hops after the wake rather than one, so that the reads and fan-outs
     // already queued on the thread run first and their frames land in the
-    // same batch: under a flood of 300 messages that is 2 send calls per
-    // subscriber instead of 3 (bench/README.md).
+    // same batch (bench/README.md, "Paced latency and the wake").
     std::weak_ptr<ws_session> weak = shared_from_this();
     auto executor = timer_.get_executor();
     box_ =
@@ -216,15 +217,13 @@ void ws_session::stopped_one() {
         wake_function();
         if (owner_ != nullptr) {
             subscriptions_.clear();
-            conn_->graceful_stop = nullptr;
-            log_closed(*conn_, *this);
+            websocket_ended(*conn_, *this);
             owner_->finished(conn_->id);
         }
     }
 }
 
 void ws_session::send_only(server_core& core, std::shared_ptr<connection> conn) {
-    takes_messages_ = false;
     owner_ = &core;
     conn_ = std::move(conn);
 }
@@ -257,13 +256,13 @@ bool ws_session::send(ws::opcode op, std::string_view payload) {
     if (!is_open()) {
         return false;
     }
-    outbox::push_counts counts;
-    auto result =
-        box_->push(std::make_shared<const std::string>(ws::encode_frame(op, payload)), counts);
+    const shared_frame frame = std::make_shared<const std::string>(ws::encode_frame(op, payload));
+    const auto counts = box_->push_all(std::span(&frame, 1));
     if (counts.cut_off != nullptr) {
         log(log_level::warn, "websocket_cut_off id={} reason=\"{}\"", id_, counts.cut_off);
     }
-    return result == outbox::push_result::queued;
+    // Queued as it is: not refused, not cut off, and nothing dropped for it.
+    return counts.queued == 1 && counts.dropped == 0;
 }
 
 void ws_session::close(std::uint16_t code, std::string_view reason) {
@@ -317,7 +316,7 @@ void ws_session::handle(ws::event& ev) {
         if (close_requested_) {
             break; // closing: what arrives now is discarded, as RFC 6455 5.5.1 allows
         }
-        if (!takes_messages_) {
+        if (owner_ != nullptr) { // send-only
             close(ws::close_code::unsupported_data, "this endpoint only sends");
             break;
         }
@@ -835,8 +834,7 @@ asio::awaitable<bool> serve_connection(server_core& core, std::shared_ptr<connec
     }
     session->close(ws::close_code::normal, {});
     co_await session->finished();
-    conn->graceful_stop = nullptr;
-    log_closed(*conn, *session);
+    websocket_ended(*conn, *session);
     co_return false;
 }
 

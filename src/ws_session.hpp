@@ -18,7 +18,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,7 +60,6 @@ public:
     void close(std::uint16_t code, std::string_view reason);
     void join(registry& channels, std::string key);
 
-    const std::shared_ptr<outbox>& box() const noexcept { return box_; }
     bool is_open() const noexcept { return !close_requested_ && !close_received_ && !ended_; }
     const ws_close_status& status() const noexcept { return status_; }
 
@@ -152,10 +150,9 @@ private:
     clock::time_point last_heard_;
     clock::time_point close_deadline_ = clock::time_point::max();
     ws_close_status status_;
-    bool takes_messages_ = true;
-    /// Set by send_only(): the session outlives its connection's coroutine
-    /// and keeps the connection (its socket) until the session goes, since
-    /// handlers already queued may still look at the socket.
+    /// Set by send_only(), and only then: a send-only session outlives its
+    /// connection's coroutine and keeps the connection (its socket) until
+    /// the session goes, since handlers already queued may still look at it.
     server_core* owner_ = nullptr;
     std::shared_ptr<connection> conn_;
 };

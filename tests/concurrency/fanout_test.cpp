@@ -18,7 +18,9 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -83,6 +85,26 @@ boost::asio::awaitable<sb::reply> feed(sb::request&) {
 
 using route_handler = boost::asio::awaitable<sb::reply> (*)(sb::request&);
 
+/// `threads` threads, each publishing "T:N" to `key` for N from 0 to per_thread - 1.
+std::vector<std::thread> start_publishers(sb::registry& registry, const std::string& key,
+                                          int threads, int per_thread) {
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < threads; ++t) {
+        publishers.emplace_back([&registry, key, t, per_thread] {
+            for (int n = 0; n < per_thread; ++n) {
+                registry.publish(key, std::to_string(t) + ":" + std::to_string(n));
+            }
+        });
+    }
+    return publishers;
+}
+
+/// The publisher T and the number N of a "T:N" message.
+std::pair<int, int> publisher_and_number(const std::string& text) {
+    const auto colon = text.find(':');
+    return {std::stoi(text.substr(0, colon)), std::stoi(text.substr(colon + 1))};
+}
+
 // A server on two threads with one GET route and one registry, which the
 // route reaches through `channels`.
 struct fanout_server {
@@ -125,14 +147,7 @@ TEST(fanout, eight_publisher_threads_and_echoes_arrive_once_in_order) {
     ASSERT_EQ(first->payload, "subscribed");
     ASSERT_EQ(registry.subscriber_count("K"), 1U);
 
-    std::vector<std::thread> publishers;
-    for (int t = 0; t < threads; ++t) {
-        publishers.emplace_back([&registry, t] {
-            for (int n = 0; n < per_thread; ++n) {
-                registry.publish("K", std::to_string(t) + ":" + std::to_string(n));
-            }
-        });
-    }
+    auto publishers = start_publishers(registry, "K", threads, per_thread);
     std::thread sender([&client] {
         for (int n = 0; n < echoes; ++n) {
             client.send(opcode::text, std::to_string(n));
@@ -153,9 +168,7 @@ TEST(fanout, eight_publisher_threads_and_echoes_arrive_once_in_order) {
             ++next_echo;
             continue;
         }
-        auto colon = text.find(':');
-        int t = std::stoi(text.substr(0, colon));
-        int n = std::stoi(text.substr(colon + 1));
+        const auto [t, n] = publisher_and_number(text);
         ASSERT_EQ(n, next_of_thread[t]) << "publisher " << t << " out of order or duplicated";
         ++next_of_thread[t];
         ++published;
@@ -218,14 +231,7 @@ TEST(fanout, send_only_feeds_get_every_message_in_order_while_others_come_and_go
         feeds.push_back(std::make_unique<sb::test::ws_test_client>(server.port(), "/f"));
         ASSERT_EQ(feeds.back()->next()->payload, "subscribed");
     }
-    std::vector<std::thread> publishers;
-    for (int t = 0; t < threads; ++t) {
-        publishers.emplace_back([&registry, t] {
-            for (int n = 0; n < per_thread; ++n) {
-                registry.publish("F", std::to_string(t) + ":" + std::to_string(n));
-            }
-        });
-    }
+    auto publishers = start_publishers(registry, "F", threads, per_thread);
     // Feeds that end every way a feed ends, on the server's two threads while the
     // publishers run: a close from the client, a message (1003), a dropped connection.
     std::thread churn([&server] {
@@ -245,10 +251,7 @@ TEST(fanout, send_only_feeds_get_every_message_in_order_while_others_come_and_go
             auto ev = client->next(std::chrono::seconds(30));
             ASSERT_TRUE(ev) << "stalled after " << received << " messages";
             ASSERT_EQ(ev->what, event::kind::message);
-            const auto& text = ev->payload;
-            auto colon = text.find(':');
-            int t = std::stoi(text.substr(0, colon));
-            int n = std::stoi(text.substr(colon + 1));
+            const auto [t, n] = publisher_and_number(ev->payload);
             ASSERT_EQ(n, next_of_thread[t]) << "publisher " << t << " out of order or repeated";
             ++next_of_thread[t];
         }

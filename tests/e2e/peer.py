@@ -168,6 +168,21 @@ def get(port, target, headers=""):
     return exchange(port, f"GET {target} HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
 
 
+def status_once_free(port, target="/health", timeout=5):
+    """GETs `target` until it is not refused for want of a connection slot (503) or the
+    timeout passes, and gives the last status. The server frees a slot when it reads the
+    client's FIN, which takes a moment (longer under sanitizers); each probe holds a slot until
+    its own FIN is read, so the probe that gets through is the answer, not a request after it."""
+    status = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = get(port, target).status
+        if status != 503:
+            break
+        time.sleep(0.05)
+    return status
+
+
 def post(port, target, body, headers=""):
     if isinstance(body, str):
         body = body.encode()

@@ -23,6 +23,32 @@ def run(coro, timeout=30):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
+def stop_with_sessions_open(test, path, first_message=False):
+    """Opens five sessions on `path` of a server of its own (reading each one's first message
+    when it has one), stops the server, checks that every session is closed with 1001 and
+    that the server exits 0, and gives the seconds from the stop to the exit."""
+    server = peer.Server(BINARY)
+    url = f"ws://127.0.0.1:{server.port}{path}"
+
+    async def scenario():
+        sockets = [await websockets.connect(url) for _ in range(5)]
+        if first_message:
+            for ws in sockets:
+                await ws.recv()
+        started = time.monotonic()
+        threading.Thread(target=server.stop).start()
+        for ws in sockets:
+            with test.assertRaises(websockets.ConnectionClosed):
+                await ws.recv()
+            test.assertEqual(ws.close_code, 1001)
+            test.assertEqual(ws.close_reason, "server shutting down")
+        return started
+    started = run(scenario())
+    server.proc.wait(10)
+    test.assertEqual(server.proc.returncode, 0)
+    return time.monotonic() - started
+
+
 class ServerCase(unittest.TestCase):
     server_args = ()
 
@@ -242,39 +268,15 @@ class SendOnlyLimits(unittest.TestCase):
             feeds[0].send(8, struct.pack("!H", 1000))
             self.assertEqual(feeds[0].read_until_close()[1][0], 1000)
             feeds[0].close()
-            status = None
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                status = peer.get(server.port, "/health").status
-                if status == 200:
-                    break
-                time.sleep(0.05)
-            self.assertEqual(status, 200)
+            self.assertEqual(peer.status_once_free(server.port), 200)
             feeds[1].close()
         finally:
             self.assertEqual(server.stop(), 0)
 
     def test_stop_closes_feeds_with_1001_and_the_server_exits(self):
-        server = peer.Server(BINARY)
-        url = f"ws://127.0.0.1:{server.port}/jobs/86/feed"
-
-        async def scenario():
-            sockets = [await websockets.connect(url) for _ in range(5)]
-            for ws in sockets:
-                await ws.recv()
-            started = time.monotonic()
-            threading.Thread(target=server.stop).start()
-            for ws in sockets:
-                with self.assertRaises(websockets.ConnectionClosed):
-                    await ws.recv()
-                self.assertEqual(ws.close_code, 1001)
-                self.assertEqual(ws.close_reason, "server shutting down")
-            return started
-        started = run(scenario())
-        server.proc.wait(10)
-        self.assertEqual(server.proc.returncode, 0)
+        elapsed = stop_with_sessions_open(self, "/jobs/86/feed", first_message=True)
         # The feeds answered in time: no forced stop after the shutdown deadline.
-        self.assertLess(time.monotonic() - started, 3)
+        self.assertLess(elapsed, 3)
 
 
 class Handshake(ServerCase):
@@ -712,20 +714,7 @@ class Shutdown(unittest.TestCase):
             ws.close()
 
     def test_stop_closes_sessions_with_1001(self):
-        server = peer.Server(BINARY)
-        url = f"ws://127.0.0.1:{server.port}/ws/echo"
-
-        async def scenario():
-            sockets = [await websockets.connect(url) for _ in range(5)]
-            threading.Thread(target=server.stop).start()
-            for ws in sockets:
-                with self.assertRaises(websockets.ConnectionClosed):
-                    await ws.recv()
-                self.assertEqual(ws.close_code, 1001)
-                self.assertEqual(ws.close_reason, "server shutting down")
-        run(scenario())
-        server.proc.wait(10)
-        self.assertEqual(server.proc.returncode, 0)
+        stop_with_sessions_open(self, "/ws/echo")
 
 
 if __name__ == "__main__":
